@@ -1,0 +1,110 @@
+"""Composition root: builds the FastAPI app, wires routers, sessions and the search facade."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicecenter import migrate
+from servicecenter.db import make_engine, make_sessionmaker
+from servicecenter.middleware import SicherheitsMiddleware
+from servicecenter.settings import Settings, get_settings
+from servicecenter.web import make_router as web_router
+from wissensdatenbank.api import make_router as wissen_router
+from wissensdatenbank.service import Wissensdatenbank
+
+log = logging.getLogger(__name__)
+HIER = Path(__file__).parent
+
+
+def jetzt() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    sessions = session_factory or make_sessionmaker(engine)
+    wdb = Wissensdatenbank(sessions)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if settings.db_auto_upgrade:
+            migrate.upgrade(settings.database_url)
+        if settings.suche_index_beim_start:
+            n = wdb.aufbauen()
+            log.info("ready", extra={"leistungen_im_index": n})
+        yield
+        if session_factory is None:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Servicecenter 115",
+        description="Offenes Omnichannel-Servicecenter für Kommunen: Wissensdatenbank, Servicecenter, Kanäle.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sessions = sessions
+    app.state.wissensdatenbank = wdb
+
+    def get_session() -> Iterator[Session]:
+        """One session per request, committed at the request boundary."""
+        session = sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def get_wissensdatenbank() -> Wissensdatenbank:
+        return wdb
+
+    app.state.get_session = get_session
+
+    @app.exception_handler(RequestValidationError)
+    async def validierungsfehler(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        fehler = [
+            {"feld": ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body")),
+             "meldung": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        text = "; ".join(f"{f['feld']}: {f['meldung']}" for f in fehler)
+        return JSONResponse(status_code=422, content={"detail": f"Ungültige Eingabe – {text}", "fehler": fehler})
+
+    @app.get("/healthz", tags=["Betrieb"], summary="Lebenszeichen")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(
+        wissen_router(
+            get_session=get_session,
+            get_wissensdatenbank=get_wissensdatenbank,
+            jetzt=jetzt,
+            zeitzone=settings.zeitzone,
+            land=settings.feiertage_land,
+        )
+    )
+    app.include_router(web_router(get_session=get_session, get_wissensdatenbank=get_wissensdatenbank, jetzt=jetzt,
+                                  settings=settings))
+    app.mount("/static", StaticFiles(directory=HIER / "static"), name="static")
+    app.add_middleware(SicherheitsMiddleware)
+    return app

@@ -1,0 +1,5 @@
+"""ASGI entry point for uvicorn (`servicecenter serve`)."""
+
+from servicecenter.app import create_app
+
+app = create_app()
