@@ -1,0 +1,141 @@
+"""HTTP load on the search endpoint vs. a trivial endpoint of the same server, in the same run.
+
+Starts `servicecenter serve` on a temporary SQLite database with the demo catalogue, then runs wrk
+(50 connections) against GET /api/v1/leistungen?q=… (rotating citizen questions) and GET /healthz.
+Last line: one JSON object with requests/s and p95 latency of both and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+WURZEL = Path(__file__).resolve().parent.parent
+FRAGEN = [
+    "Perso verloren was tun",
+    "Wie melde ich meinen Hund an",
+    "Sperrmüll abholen lassen",
+    "Ich bin umgezogen und muss mich ummelden",
+    "Führerschein umtauschen Kosten",
+    "Baby geboren Geburtsurkunde",
+    "Wohngeld beantragen Unterlagen",
+    "Schlagloch in der Straße melden",
+    "Gewerbe anmelden online",
+    "Reisepass Express wie lange",
+    "Kita Platz Halle",
+    "Straßenlaterne kaputt",
+]
+
+LUA = """
+local pfade = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", pfade[(i %% #pfade) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("P95_US %%d\\n", latency:percentile(95)))
+  io.write(string.format("P50_US %%d\\n", latency:percentile(50)))
+  io.write(string.format("RPS %%f\\n", summary.requests / (summary.duration / 1e6)))
+  io.write(string.format("ERRORS %%d\\n", summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def freier_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wrk(url_basis: str, pfade: list[str], dauer: int, verbindungen: int, threads: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(LUA % ", ".join(json.dumps(p) for p in pfade))
+        skript = f.name
+    try:
+        aus = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{verbindungen}", f"-d{dauer}s", "-s", skript, url_basis],
+            capture_output=True, text=True, timeout=dauer + 60, check=True,
+        ).stdout
+    finally:
+        os.unlink(skript)
+    werte = dict(re.findall(r"^(P95_US|P50_US|RPS|ERRORS) ([\d.]+)$", aus, re.M))
+    return {
+        "rps": round(float(werte["RPS"]), 1),
+        "p50_ms": round(int(werte["P50_US"]) / 1000, 2),
+        "p95_ms": round(int(werte["P95_US"]) / 1000, 2),
+        "fehler": int(werte["ERRORS"]),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--dauer", type=int, default=15, help="Sekunden je Messung")
+    ap.add_argument("--verbindungen", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runden", type=int, default=2, help="abwechselnde Runden; berichtet wird der Median")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk fehlt (Debian: apt-get install wrk); `make bench` installiert es.")
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    env = {**os.environ, "SERVICECENTER_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
+           "SERVICECENTER_LOG_LEVEL": "WARNING"}
+    cli = [sys.executable, "-m", "servicecenter.cli"]
+    subprocess.run([*cli, "wissen", "import", "--demo", "--no-fortschritt"], env=env, check=True,
+                   capture_output=True, cwd=WURZEL)
+    port = freier_port()
+    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, cwd=WURZEL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    basis = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(basis + "/healthz", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            sys.exit("Server startet nicht")
+        such_pfade = ["/api/v1/leistungen?q=" + urllib.parse.quote(f) for f in FRAGEN]
+        wrk(basis, ["/healthz"], 3, args.verbindungen, args.threads)  # warm-up
+        messungen: dict[str, list[dict]] = {"suche": [], "trivial": []}
+        for _ in range(args.runden):  # alternate so both see the same machine noise
+            messungen["suche"].append(wrk(basis, such_pfade, args.dauer, args.verbindungen, args.threads))
+            messungen["trivial"].append(wrk(basis, ["/healthz"], args.dauer, args.verbindungen, args.threads))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def median(liste: list[dict], feld: str) -> float:
+        werte = sorted(m[feld] for m in liste)
+        return werte[len(werte) // 2] if len(werte) % 2 else (werte[len(werte) // 2 - 1] + werte[len(werte) // 2]) / 2
+
+    ergebnis = {
+        "http": {
+            "verbindungen": args.verbindungen,
+            "suche": {"rps": median(messungen["suche"], "rps"), "p95_ms": median(messungen["suche"], "p95_ms"),
+                      "fehler": sum(m["fehler"] for m in messungen["suche"])},
+            "trivial": {"rps": median(messungen["trivial"], "rps"), "p95_ms": median(messungen["trivial"], "p95_ms"),
+                        "fehler": sum(m["fehler"] for m in messungen["trivial"])},
+        }
+    }
+    ergebnis["http"]["verhaeltnis_rps"] = round(ergebnis["http"]["suche"]["rps"] / ergebnis["http"]["trivial"]["rps"], 3)
+    print(json.dumps(messungen, ensure_ascii=False), file=sys.stderr)
+    print(json.dumps(ergebnis, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

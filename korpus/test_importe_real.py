@@ -1,0 +1,34 @@
+"""Importers against the real public-sector exports in ../shared (read from there, never copied)."""
+
+from __future__ import annotations
+
+import re
+
+from korpus.conftest import cli
+
+
+def test_dldb_berlin_2016(korpus, tmp_path):
+    url = f"sqlite:///{tmp_path / 'dldb.db'}"
+    lauf = cli(url, "wissen", "import", "--format", "dldb", str(korpus / "public-sector/berlin-dldb-2016"),
+               "--no-fortschritt", "--region", "110000000000")
+    # The export carries test fixtures and records without texts; whatever fails must be reported per record.
+    assert lauf.returncode in (0, 1), lauf.stderr
+    m = re.search(r"(\d+) neu", lauf.stdout)
+    assert m and int(m.group(1)) >= 500, lauf.stdout
+    for zeile in lauf.stderr.splitlines():
+        if zeile.startswith("FEHLER"):
+            assert re.match(r"FEHLER .+: .+", zeile)
+    # Idempotent: a second run creates nothing new.
+    zweiter = cli(url, "wissen", "import", "--format", "dldb", str(korpus / "public-sector/berlin-dldb-2016"),
+                  "--no-fortschritt", "--region", "110000000000")
+    assert " 0 neu" in zweiter.stdout or zweiter.stdout.startswith("Import (dldb): 0 neu"), zweiter.stdout
+
+
+def test_integreat_seiten(korpus, tmp_path):
+    url = f"sqlite:///{tmp_path / 'ig.db'}"
+    for datei in sorted((korpus / "public-sector/integreat-qa").glob("pages_*.json")):
+        lauf = cli(url, "wissen", "import", "--format", "integreat", str(datei), "--no-fortschritt", "--teilweise")
+        assert lauf.returncode == 0, lauf.stderr
+        assert int(re.search(r"(\d+) neu", lauf.stdout).group(1)) >= 200, lauf.stdout
+    suche = cli(url, "wissen", "suche", "--json", eingabe="Wo kann ich einen Deutschkurs machen?\n")
+    assert suche.returncode == 0 and '"treffer"' in suche.stdout
