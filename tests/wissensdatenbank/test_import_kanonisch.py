@@ -136,3 +136,24 @@ def test_demo_yaml_ordner(db_session, tmp_path):
     oe = db_session.scalar(select(Organisationseinheit))
     # YAML 1.1 reads an unquoted 08:00 as sexagesimal minutes; the importer understands both.
     assert oe.oeffnungszeiten[0].von.hour == 8
+
+
+def test_ids_werden_normalisiert_region_geprueft_und_stellen_deaktiviert(db_session):
+    from wissensdatenbank.importe.basis import LeistungEintrag, OEEintrag, betrag
+
+    eintraege = [
+        ("1", OEEintrag(quell_id=" amt ", name="Amt")),
+        ("2", OEEintrag(quell_id="alt", name="Altes Amt")),
+        ("3", LeistungEintrag(quell_id=" x ", felder={"leistungsname": "X"}, zustaendig=["amt"])),
+        ("4", LeistungEintrag(quell_id="y", felder={"leistungsname": "Y"}, region="1234567890123")),
+    ]
+    bericht = importiere(db_session, format="json", eintraege=eintraege)
+    assert bericht.depubliziert == 0 and bericht.neu == 1
+    assert "Regionalschlüssel" in bericht.fehler[0][1]
+    x = _leistung(db_session, "x")
+    assert x.status == LeistungStatus.veroeffentlicht and x.zustaendigkeiten[0].organisationseinheit.quelle_id == "amt"
+    importiere(db_session, format="json", eintraege=[eintraege[0], eintraege[2]])
+    alt = db_session.scalar(select(Organisationseinheit).where(Organisationseinheit.quelle_id == "alt"))
+    assert alt.aktiv is False  # vanished from the source: deactivated, not deleted
+    assert betrag("1.234", "k") == Decimal("1234.00") and betrag("12.50", "k") == Decimal("12.50")
+    assert betrag("1.234,50 €", "k") == Decimal("1234.50")

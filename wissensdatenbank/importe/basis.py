@@ -182,7 +182,7 @@ def betrag(wert: Any, feld: str) -> Decimal | None:
     try:
         if isinstance(wert, str):
             wert = wert.replace("€", "").replace("EUR", "").replace("Euro", "").strip()
-            if "," in wert:  # German notation: 1.234,50
+            if "," in wert or re.fullmatch(r"\d{1,3}(\.\d{3})+", wert):  # German notation: 1.234,50 / 1.234
                 wert = wert.replace(".", "").replace(",", ".")
         d = Decimal(str(wert)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError) as exc:
@@ -291,17 +291,22 @@ def bereinige_oe(e: OEEintrag) -> dict[str, Any]:
 # --- writing --------------------------------------------------------------------------------
 
 
+def _id_norm(wert: Any) -> str:
+    return unicodedata.normalize("NFC", _STEUERZEICHEN.sub("", str(wert))).strip()
+
+
 def _oe_schreiben(session: Session, fmt: str, e: OEEintrag, bericht: ImportBericht) -> None:
     daten = bereinige_oe(e)
+    quell_id = _id_norm(e.quell_id)
     oe = session.scalar(
         select(Organisationseinheit).where(
-            Organisationseinheit.quelle_format == fmt, Organisationseinheit.quelle_id == e.quell_id
+            Organisationseinheit.quelle_format == fmt, Organisationseinheit.quelle_id == quell_id
         )
     )
     slots = daten.pop("oeffnungszeiten")
     ausnahmen = daten.pop("ausnahmen")
     if oe is None:
-        oe = Organisationseinheit(quelle_format=fmt, quelle_id=e.quell_id, **daten)
+        oe = Organisationseinheit(quelle_format=fmt, quelle_id=quell_id, **daten)
         session.add(oe)
         bericht.oe_neu += 1
         geaendert = True
@@ -333,6 +338,9 @@ def _leistung_schreiben(
     quell_id = text(e.quell_id, "quell_id", max_len=200)
     if not quell_id:
         raise DatensatzFehler("Die Quell-ID fehlt.")
+    region = e.region if e.region is not None else region
+    if not re.fullmatch(r"\d{0,12}", region or ""):
+        raise DatensatzFehler(f"Region {region!r} ist kein Amtlicher Regionalschlüssel (bis zu 12 Ziffern).")
     leistung = session.scalar(
         select(Leistung).where(Leistung.quelle_format == fmt, Leistung.quelle_id == quell_id)
     )
@@ -353,12 +361,11 @@ def _leistung_schreiben(
             geaendert = True
 
     # Zuständigkeiten of this source and region are replaced by what the source says now.
-    region = e.region if e.region is not None else region
     ziel: set[int] = set()
     for oe_id in e.zustaendig:
         oe = session.scalar(
             select(Organisationseinheit).where(
-                Organisationseinheit.quelle_format == fmt, Organisationseinheit.quelle_id == str(oe_id)
+                Organisationseinheit.quelle_format == fmt, Organisationseinheit.quelle_id == _id_norm(oe_id)
             )
         )
         if oe is None:
@@ -398,6 +405,7 @@ def importiere(
     """
     bericht = ImportBericht(format=format)
     gesehen: set[str] = set()
+    oes_gesehen: set[str] = set()
     quelle_lesbar = True
     for position, eintrag in eintraege:
         if fortschritt:
@@ -405,11 +413,13 @@ def importiere(
         if isinstance(eintrag, Fehler):
             bericht.fehler.append((position, eintrag.grund))
             if eintrag.quell_id:
-                gesehen.add(eintrag.quell_id)
+                gesehen.add(_id_norm(eintrag.quell_id))
             quelle_lesbar = quelle_lesbar and not eintrag.fatal
             continue
         if isinstance(eintrag, LeistungEintrag) and eintrag.quell_id:
-            gesehen.add(str(eintrag.quell_id))
+            gesehen.add(_id_norm(eintrag.quell_id))
+        elif isinstance(eintrag, OEEintrag) and eintrag.quell_id:
+            oes_gesehen.add(_id_norm(eintrag.quell_id))
         try:
             with session.begin_nested():
                 if isinstance(eintrag, OEEintrag):
@@ -428,5 +438,14 @@ def importiere(
             if leistung.quelle_id not in gesehen:
                 leistung.status = LeistungStatus.entwurf
                 bericht.depubliziert += 1
+        if oes_gesehen:
+            # Offices that vanished from the source are deactivated (kept for history and tickets).
+            for oe in session.scalars(
+                select(Organisationseinheit).where(
+                    Organisationseinheit.quelle_format == format, Organisationseinheit.aktiv.is_(True)
+                )
+            ):
+                if oe.quelle_id not in oes_gesehen:
+                    oe.aktiv = False
         session.flush()
     return bericht
