@@ -103,6 +103,18 @@ def create_app(
             land=settings.feiertage_land,
         )
     )
+    # --- routers of the servicecenter domain (auth, tickets, kontakte, …) are wired below ---
+    # [auth-router] accounts and access: /anmelden, /abmelden, /desk, /admin/benutzer; app.state.uhr is the clock
+    from servicecenter.auth.csrf import jinja_einrichten as _csrf_jinja
+    from servicecenter.auth.views import einrichten as _auth_einrichten
+    from servicecenter.web import templates as _web_templates
+
+    _auth_einrichten(app, get_session=get_session, uhr=jetzt)
+    _csrf_jinja(_web_templates.env)
+    # [tickets-router]
+    from servicecenter.tickets.api import einrichten as tickets_einrichten
+
+    tickets_einrichten(app, get_session=get_session)
     app.include_router(web_router(get_session=get_session, get_wissensdatenbank=get_wissensdatenbank, jetzt=jetzt,
                                   settings=settings))
     app.mount("/static", StaticFiles(directory=HIER / "static"), name="static")

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from servicecenter.auth.cli import benutzer_app
 from servicecenter.settings import get_settings
 
 app = typer.Typer(help="Servicecenter 115", no_args_is_help=True, add_completion=False)
@@ -17,6 +18,7 @@ db_app = typer.Typer(help="Datenbank", no_args_is_help=True)
 wissen_app = typer.Typer(help="Wissensdatenbank", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(wissen_app, name="wissen")
+app.add_typer(benutzer_app, name="benutzer")
 
 IMPORT_FORMATE = {
     "dldb": "wissensdatenbank.importe.dldb",

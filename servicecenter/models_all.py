@@ -1,3 +1,6 @@
 """Imports every model module so the metadata is complete (Alembic, tests)."""
 
+import servicecenter.kontakte.models  # noqa: F401
+import servicecenter.outbox.models  # noqa: F401
+import servicecenter.tickets.models  # noqa: F401
 import wissensdatenbank.models  # noqa: F401

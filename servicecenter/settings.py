@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 
 from pydantic import Field
@@ -27,6 +28,35 @@ class Settings(BaseSettings):
     db_auto_upgrade: bool = Field(default=True, description="Run Alembic migrations when the server starts.")
     suche_index_beim_start: bool = Field(
         default=True, description="Build the search index from the database when the server starts."
+    )
+    # --- accounts and access (servicecenter.auth) ---
+    cookie_secure: bool = Field(
+        default=True, description="Send the session cookie only over HTTPS (turn off only for plain-HTTP localhost)."
+    )
+    sitzung_leerlauf_minuten: int = Field(
+        default=60, ge=1, description="Web session ends after this many minutes without a request."
+    )
+    sitzung_max_stunden: int = Field(
+        default=12, ge=1, description="Web session ends this many hours after login, active or not."
+    )
+    anmeldung_max_fehlversuche: int = Field(
+        default=5, ge=1, description="Failed logins in a row before the account is locked."
+    )
+    anmeldung_sperre_minuten: int = Field(default=15, ge=1, description="How long a locked account stays locked.")
+    demo_zugaenge_datei: str = Field(
+        default="var/demo-zugaenge.txt",
+        description="Where `servicecenter benutzer demo` writes the demo logins (mode 0600).",
+    )
+    # --- tickets, SLA, contacts ---
+    sla_stunden: float = Field(default=24, gt=0, description="Service hours until a forwarded inquiry is due.")
+    sla_wochentage: str = Field(default="Mo-Fr", description="Service weekdays, e.g. `Mo-Fr` or `Mo-Do,Sa`.")
+    sla_beginn: time = Field(default=time(8, 0), description="Start of the daily service window (local time).")
+    sla_ende: time = Field(default=time(18, 0), description="End of the daily service window (local time).")
+    sla_bald_faellig_stunden: float = Field(
+        default=4, ge=0, description="A ticket counts as due soon within this many service hours of its due time."
+    )
+    anhang_max_bytes: int = Field(
+        default=10 * 1024 * 1024, gt=0, description="Maximum size of one ticket attachment in bytes."
     )
 
 
