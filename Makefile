@@ -17,10 +17,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# `run` serves plain HTTP on 127.0.0.1, where a Secure session cookie would not be kept by every browser:
+# it turns SERVICECENTER_COOKIE_SECURE off unless set. Behind TLS keep the default (true).
 run: setup
 	$(BIN)/servicecenter db upgrade
 	$(BIN)/servicecenter wissen import --demo --nur-wenn-leer --no-fortschritt
-	$(BIN)/servicecenter serve
+	$(BIN)/servicecenter benutzer demo
+	SERVICECENTER_COOKIE_SECURE=$${SERVICECENTER_COOKIE_SECURE:-false} $(BIN)/servicecenter serve
 
 test: setup
 	$(BIN)/python -m pytest

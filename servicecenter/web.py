@@ -1,6 +1,5 @@
 """Public, server-rendered pages: knowledge base search and the Leistung page (German, accessible)."""
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime

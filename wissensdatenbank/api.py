@@ -4,7 +4,6 @@ Built by a factory so this package needs nothing of the application: the composi
 the session dependency, the search facade and the clock.
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
