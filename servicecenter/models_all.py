@@ -1,5 +1,7 @@
 """Imports every model module so the metadata is complete (Alembic, tests)."""
 
+import servicecenter.auth.models  # noqa: F401
+import servicecenter.cti.models  # noqa: F401
 import servicecenter.kontakte.models  # noqa: F401
 import servicecenter.outbox.models  # noqa: F401
 import servicecenter.tickets.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Kontakte: every logged citizen contact (call, e-mail, chat, visit) and its outcome."""
