@@ -60,6 +60,8 @@ def test_zweite_sitzung_mit_veralteter_version_bekommt_konflikt(sitzungen):
     try:
         a, b = ts.ticket_laden(s1, nummer), ts.ticket_laden(s2, nummer)
         assert a.version == b.version == 1
+        # Like two web requests: the second agent's form was loaded in an earlier, finished transaction.
+        s2.commit()
         ts.ticket_aendern(s1, a, version=1, benutzer=None, einstellungen=EINST, prioritaet=Prioritaet.hoch,
                           jetzt=zeit)
         s1.commit()
