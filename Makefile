@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KORPUS ?= ../shared/data
 
-.PHONY: setup run test bench korpus lint clean
+.PHONY: setup run test e2e-deps bench korpus lint clean
 
 setup: $(STAMP)
 
@@ -25,8 +25,14 @@ run: setup
 	$(BIN)/servicecenter benutzer demo
 	SERVICECENTER_COOKIE_SECURE=$${SERVICECENTER_COOKIE_SECURE:-false} $(BIN)/servicecenter serve
 
-test: setup
+test: setup e2e-deps
 	$(BIN)/python -m pytest
+
+# Browser tests need Debian's Chromium (Playwright drives it; never `playwright install`) and axe-core from npm.
+AXE := var/npm/node_modules/axe-core/axe.min.js
+e2e-deps:
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+	@test -f $(AXE) || npm install --no-save --prefix var/npm axe-core@4
 
 lint: setup
 	$(BIN)/ruff check .
@@ -41,6 +47,7 @@ bench: setup
 	$(BIN)/python bench/wissen.py --korpus $(KORPUS)/public-sector/integreat-qa --split dev
 	$(BIN)/python bench/wissen.py --korpus $(KORPUS)/public-sector/integreat-qa --split test
 	$(BIN)/python bench/http_suche.py
+	$(BIN)/python bench/desk.py
 
 clean:
 	rm -rf $(VENV) var/*.db

@@ -115,6 +115,14 @@ def create_app(
     from servicecenter.tickets.api import einrichten as tickets_einrichten
 
     tickets_einrichten(app, get_session=get_session)
+    # [desk-router] agent desk (/desk, /desk/tickets) and Redaktion (/redaktion, /redaktion/luecken)
+    from servicecenter.desk.views import einrichten as desk_einrichten
+
+    desk_einrichten(app, get_session=get_session, get_wissensdatenbank=get_wissensdatenbank)
+    # [cti-router] telephony (/api/v1/cti/{token}, /desk/anrufe, screen-pop stream) and /teamleitung dashboard
+    from servicecenter.cti.api import einrichten as cti_einrichten
+
+    cti_einrichten(app, get_session=get_session)
     app.include_router(web_router(get_session=get_session, get_wissensdatenbank=get_wissensdatenbank, jetzt=jetzt,
                                   settings=settings))
     app.mount("/static", StaticFiles(directory=HIER / "static"), name="static")

@@ -4,5 +4,6 @@ import servicecenter.auth.models  # noqa: F401
 import servicecenter.cti.models  # noqa: F401
 import servicecenter.kontakte.models  # noqa: F401
 import servicecenter.outbox.models  # noqa: F401
+import servicecenter.redaktion.models  # noqa: F401
 import servicecenter.tickets.models  # noqa: F401
 import wissensdatenbank.models  # noqa: F401

@@ -58,6 +58,18 @@ class Settings(BaseSettings):
     anhang_max_bytes: int = Field(
         default=10 * 1024 * 1024, gt=0, description="Maximum size of one ticket attachment in bytes."
     )
+    # --- telephony (CTI) and dashboard ---
+    cti_token: str = Field(
+        default="",
+        description="Secret in the CTI URL /api/v1/cti/{token} for the PBX (empty: CTI switched off, every call 401).",
+    )
+    cti_region: str = Field(default="DE", description="Default region for phone numbers without country code.")
+    servicelevel_sekunden: int = Field(
+        default=30, ge=1, description="A call counts as within the service level when answered within this many seconds."
+    )
+    sse_keepalive_sekunden: float = Field(
+        default=15, gt=0, description="Interval of keep-alive comments on the screen-pop event stream."
+    )
 
 
 @lru_cache

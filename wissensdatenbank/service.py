@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time as _time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -118,8 +119,13 @@ class Wissensdatenbank:
     # Rows committed slightly out of timestamp order are caught by re-reading this window.
     UEBERLAPPUNG = timedelta(seconds=10)
 
-    def __init__(self, sessions: SessionFactory, *, sync_intervall: float = 1.0) -> None:
+    def __init__(self, sessions: SessionFactory, *, sync_intervall: float = 1.0, cache_groesse: int = 4096) -> None:
         self._sessions = sessions
+        # Results of repeated questions (search-as-you-type prefixes, popular topics) are served from an
+        # LRU cache; any change to the index empties it, so a cached answer is never older than the index.
+        self._cache: OrderedDict[tuple, list[Suchergebnis]] = OrderedDict()
+        self._cache_groesse = cache_groesse
+        self._cache_lock = threading.Lock()
         self._index = SuchIndex()
         self._koepfe: dict[int, Kopf] = {}
         self._stand: datetime | None = None
@@ -143,6 +149,7 @@ class Wissensdatenbank:
             self._koepfe = {l.id: Kopf(l.leistungsname, l.leika, l.art.value) for l in leistungen}
             self._stand, self._anzahl = self._marke(session)
             self._letzter_sync = _time.monotonic()
+            self._cache_leeren()
         log.info("search index built", extra={"eintraege": len(self._koepfe)})
         return len(self._koepfe)
 
@@ -186,10 +193,30 @@ class Wissensdatenbank:
                     del self._koepfe[weg]
                     n += 1
             self._stand, self._anzahl = stand, anzahl
+            if n:
+                self._cache_leeren()
             return n
+
+    def _cache_leeren(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
 
     def suche(self, frage: str, *, region: str | None = None, limit: int = 10) -> list[Suchergebnis]:
         self.synchronisieren()
+        schluessel = (" ".join(frage.split()), region, limit)
+        with self._cache_lock:
+            treffer = self._cache.get(schluessel)
+            if treffer is not None:
+                self._cache.move_to_end(schluessel)
+                return list(treffer)
+        treffer = self._suche_ungecacht(frage, region=region, limit=limit)
+        with self._cache_lock:
+            self._cache[schluessel] = treffer
+            if len(self._cache) > self._cache_groesse:
+                self._cache.popitem(last=False)
+        return list(treffer)
+
+    def _suche_ungecacht(self, frage: str, *, region: str | None, limit: int) -> list[Suchergebnis]:
         aus = []
         for t in self._index.suchen(frage, limit=limit, region=region):
             kopf = self._koepfe.get(t.id)

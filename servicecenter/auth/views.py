@@ -1,4 +1,4 @@
-"""Login, logout, the desk placeholder and the user administration (German, server-rendered)."""
+"""Login, logout and the user administration (German, server-rendered)."""
 
 
 import logging
@@ -129,10 +129,6 @@ def make_router(*, get_session: Callable[..., Session]) -> APIRouter:
         antwort = RedirectResponse("/anmelden?abgemeldet=1", status_code=303)
         antwort.delete_cookie(COOKIE_NAME, path="/", secure=_cookie_secure(request), httponly=True, samesite="lax")
         return antwort
-
-    @router.get("/desk", response_class=HTMLResponse)
-    def desk(request: Request, benutzer: Annotated[Benutzer, Depends(benutzer_mit_rolle(Rolle.agent))]):
-        return templates.TemplateResponse(request, "auth/desk.html", {"benutzer": benutzer})
 
     # --- user administration (Admin) ---------------------------------------------------------------------------
 

@@ -111,3 +111,26 @@ def test_html_seiten_escapen(katalog, client, db_session):
     assert "content-security-policy" in seite.headers
     suche = client.get("/", params={"q": "<b>hund</b>"})
     assert suche.status_code == 200 and "<b>hund</b>" not in suche.text
+
+
+def test_ergebnis_cache_wird_bei_aenderung_geleert(katalog, app, db_session):
+    wdb = app.state.wissensdatenbank
+    wdb.aufbauen()
+    erste = wdb.suche("hund  anmelden")
+    assert wdb.suche("hund anmelden") == erste  # same question modulo whitespace: served from the cache
+    hund = db_session.get(Leistung, katalog["hund"])
+    hund.leistungsname = "Hundesteuer anmelden"
+    db_session.commit()
+    wdb.synchronisieren(sofort=True)
+    assert wdb.suche("hund anmelden")[0].name == "Hundesteuer anmelden"
+
+
+def test_log_enthaelt_weder_fragen_noch_cti_token(client, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="servicecenter.http"):
+        client.get("/api/v1/leistungen", params={"q": "Max Mustermann Hauptstraße 5"})
+        client.post("/api/v1/cti/geheimes-token", data={"event": "newCall"})
+    text = " ".join(str(r.__dict__) for r in caplog.records)
+    assert "Mustermann" not in text and "geheimes-token" not in text
+    assert "/api/v1/cti/***" in text

@@ -1,0 +1,1 @@
+"""Telephony (CTI): Zammad-compatible call events, caller-ID lookup, screen pop, call log, service level."""

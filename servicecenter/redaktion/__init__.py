@@ -1,0 +1,1 @@
+"""Redaktion: edit mode for the knowledge base (versioned changes, publishing) and the Wissenslücken list."""

@@ -1,0 +1,1 @@
+"""Supervisor dashboard: the 115 figures, server-side SVG charts and CSV exports."""

@@ -1,0 +1,126 @@
+"""Browser tests: the real server (`python -m servicecenter.cli serve`) on a temporary SQLite with the demo
+catalogue and a test agent, driven by Playwright in Debian's Chromium. Missing Chromium or axe-core fail the
+tests (run `make e2e-deps`); nothing is downloaded here."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "var" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "var" / "screenshots"
+BENUTZER = "e2e-agent"
+PASSWORT = "E2e-Passwort-4711"
+
+
+CTI_TOKEN = "e2e-cti-token-0123456789"
+
+
+def _freier_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def axe_pfad() -> Path:
+    if not AXE.is_file():
+        pytest.fail(f"axe-core fehlt ({AXE}): bitte `make e2e-deps` ausführen.")
+    return AXE
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = _freier_port()
+    env = {
+        **os.environ,
+        "SERVICECENTER_DATABASE_URL": f"sqlite:///{tmp / 'e2e.db'}",
+        "SERVICECENTER_COOKIE_SECURE": "false",
+        "SERVICECENTER_LOG_LEVEL": "WARNING",
+        "SERVICECENTER_DEMO_ZUGAENGE_DATEI": str(tmp / "zugaenge.txt"),
+        "SERVICECENTER_CTI_TOKEN": CTI_TOKEN,
+    }
+    env.pop("SERVICECENTER_TEST_DATABASE_URL", None)
+    cli = [sys.executable, "-m", "servicecenter.cli"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
+    subprocess.run([*cli, "wissen", "import", "--demo", "--no-fortschritt"], env=env, check=True, cwd=ROOT,
+                   capture_output=True)
+    pw_datei = tmp / "pw.txt"
+    pw_datei.write_text(PASSWORT + "\n")
+    subprocess.run([*cli, "benutzer", "anlegen", BENUTZER, "--rolle", "agent", "--passwort-datei", str(pw_datei)],
+                   env=env, check=True, cwd=ROOT, capture_output=True)
+    log = open(tmp / "server.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            if proc.poll() is not None:
+                pytest.fail("Der Server ist beim Start beendet worden: " + (tmp / "server.log").read_text()[-2000:])
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            pytest.fail("Der Server antwortet nicht.")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # Module scope: Playwright's sync API keeps an event loop running in this thread while it is open,
+    # which would break later tests that call asyncio.run().
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} fehlt: bitte `make e2e-deps` ausführen (installiert Debians chromium).")
+    from playwright.sync_api import expect, sync_playwright
+
+    # The CI machine is small and shared: give the UI more time than Playwright's default 5 s.
+    expect.set_options(timeout=15_000)
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def seite(browser, server):
+    ctx = browser.new_context(base_url=server, locale="de-DE", timezone_id="Europe/Berlin",
+                              viewport={"width": 1400, "height": 1000})
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page = ctx.new_page()
+    fehler: list[str] = []
+    page.on("console", lambda m: fehler.append(m.text) if m.type == "error" else None)
+    page.konsolenfehler = fehler  # type: ignore[attr-defined]
+    yield page
+    ctx.close()
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
