@@ -64,7 +64,12 @@ def create_app(
     app.state.wissensdatenbank = wdb
 
     def get_session() -> Iterator[Session]:
-        """One session per request, committed at the request boundary."""
+        """One session per request, committed at the request boundary.
+
+        Routers must declare it with `Depends(get_session, scope="function")`: FastAPI's default scope would
+        commit only after the response was sent, so a client following a redirect could miss the write (and a
+        failed commit would follow a success response).
+        """
         session = sessions()
         try:
             yield session

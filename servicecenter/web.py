@@ -52,7 +52,7 @@ def make_router(
         )
 
     @router.get("/leistungen/{leistung_id}", response_class=HTMLResponse)
-    def leistung_seite(request: Request, leistung_id: int, session: Annotated[Session, Depends(get_session)]):
+    def leistung_seite(request: Request, leistung_id: int, session: Annotated[Session, Depends(get_session, scope="function")]):
         l = leistung_laden(session, leistung_id) if 0 < leistung_id < 2**31 else None
         if l is None or l.status != LeistungStatus.veroeffentlicht:
             raise HTTPException(404, "Diese Leistung gibt es nicht.")

@@ -82,7 +82,7 @@ def make_router(
 
     @router.get("/leistungen/{leistung_id}", response_model=LeistungRead, summary="Eine Leistung")
     def leistung(
-        session: Annotated[Session, Depends(get_session)],
+        session: Annotated[Session, Depends(get_session, scope="function")],
         leistung_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     ) -> LeistungRead:
         l = leistung_laden(session, leistung_id)
@@ -116,7 +116,7 @@ def make_router(
         "/organisationseinheiten/{oe_id}", response_model=OrganisationseinheitRead, summary="Eine zuständige Stelle"
     )
     def organisationseinheit(
-        session: Annotated[Session, Depends(get_session)],
+        session: Annotated[Session, Depends(get_session, scope="function")],
         oe_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     ) -> OrganisationseinheitRead:
         oe = oe_laden(session, oe_id)

@@ -57,7 +57,7 @@ templates.env.filters["zeit"] = _zeit
 
 def make_router(*, get_session: Callable[..., Session]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    SessionDep = Annotated[Session, Depends(get_session)]
+    SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
     def anmeldeseite(
         request: Request, *, weiter: str | None, name: str = "", fehler: str | None = None, status_code: int = 200,

@@ -34,7 +34,7 @@ templates.env.filters["anruf_dauer"] = dauer_text
 
 def make_router(*, get_session: Callable[..., Session]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    SessionDep = Annotated[Session, Depends(get_session)]
+    SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
     @router.get("/desk/anrufe", response_class=HTMLResponse)
     def anrufliste(

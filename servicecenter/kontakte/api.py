@@ -16,7 +16,7 @@ from servicecenter.tickets.models import Ticket
 
 def make_router(*, get_session: Callable[..., Session]) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["Kontakte"])
-    Sitzung = Annotated[Session, Depends(get_session)]
+    Sitzung = Annotated[Session, Depends(get_session, scope="function")]
 
     @router.post("/kontakte", status_code=201, response_model=KontaktRead, summary="Kontakt erfassen")
     def anlegen(daten: KontaktCreate, benutzer: Agent, session: Sitzung, einst: Einst,

@@ -32,7 +32,7 @@ def make_router(
     *, get_session: Callable[..., Session], get_wissensdatenbank: Callable[..., Wissensdatenbank]
 ) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    SessionDep = Annotated[Session, Depends(get_session)]
+    SessionDep = Annotated[Session, Depends(get_session, scope="function")]
     WdbDep = Annotated[Wissensdatenbank, Depends(get_wissensdatenbank)]
 
     def _leistung(session: Session, leistung_id: int) -> Leistung:

@@ -74,7 +74,7 @@ def _sl_text(v: service.Verlauf) -> str:
 
 def make_router(*, get_session: Callable[..., Session]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    SessionDep = Annotated[Session, Depends(get_session)]
+    SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
     @router.get("/teamleitung/dashboard", response_class=HTMLResponse)
     def dashboard(

@@ -90,7 +90,7 @@ def fehler(exc: service.TicketFehler, einst: service.TicketEinstellungen, jetzt:
 
 def make_router(*, get_session: Callable[..., Session]) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["Tickets"])
-    Sitzung = Annotated[Session, Depends(get_session)]
+    Sitzung = Annotated[Session, Depends(get_session, scope="function")]
 
     @router.post("/tickets", status_code=201, response_model=TicketRead, summary="Ticket anlegen")
     def anlegen(daten: TicketCreate, benutzer: Agent, session: Sitzung, einst: Einst, request: Request) -> TicketRead:

@@ -24,6 +24,7 @@ PASSWORT = "E2e-Passwort-4711"
 
 
 CTI_TOKEN = "e2e-cti-token-0123456789"
+LEITUNG = "e2e-leitung"
 
 
 def _freier_port() -> int:
@@ -60,6 +61,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pw_datei.write_text(PASSWORT + "\n")
     subprocess.run([*cli, "benutzer", "anlegen", BENUTZER, "--rolle", "agent", "--passwort-datei", str(pw_datei)],
                    env=env, check=True, cwd=ROOT, capture_output=True)
+    subprocess.run([*cli, "benutzer", "anlegen", LEITUNG, "--rolle", "teamleitung", "--passwort-datei",
+                    str(pw_datei)], env=env, check=True, cwd=ROOT, capture_output=True)
     log = open(tmp / "server.log", "w")  # noqa: SIM115
     proc = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log,
                             stderr=subprocess.STDOUT)
