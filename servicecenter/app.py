@@ -128,6 +128,8 @@ def create_app(
     from servicecenter.cti.api import einrichten as cti_einrichten
 
     cti_einrichten(app, get_session=get_session)
+    # [uebergabe-router]
+    # [status-open311-router]
     app.include_router(web_router(get_session=get_session, get_wissensdatenbank=get_wissensdatenbank, jetzt=jetzt,
                                   settings=settings))
     app.mount("/static", StaticFiles(directory=HIER / "static"), name="static")
