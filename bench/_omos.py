@@ -142,6 +142,8 @@ def trainieren(korpus: Path) -> dict:
     # tie them to the name field (suchbegriffe like the name, bezeichnung a bit lower).
     w[MERKMALE.index("bm25_such")] = w[MERKMALE.index("bm25_name")]
     w[MERKMALE.index("bm25_bez")] = 0.7 * w[MERKMALE.index("bm25_name")]
+    w[MERKMALE.index("z_bm25_such")] = w[MERKMALE.index("z_bm25_name")]
+    w[MERKMALE.index("z_bm25_bez")] = 0.7 * w[MERKMALE.index("z_bm25_name")]
     g = {
         "merkmale": list(MERKMALE),
         "gewichte": [round(v, 5) for v in w],
