@@ -128,8 +128,16 @@ def create_app(
     from servicecenter.cti.api import einrichten as cti_einrichten
 
     cti_einrichten(app, get_session=get_session)
-    # [uebergabe-router]
+    # [uebergabe-router] hand-off to Fachverfahren: callbacks, hand-off/retry (API and desk), adapter registry
+    from servicecenter.uebergabe.api import einrichten as uebergabe_einrichten
+
+    uebergabe_einrichten(app, get_session=get_session)
     # [status-open311-router]
+    from servicecenter.open311.api import einrichten as open311_einrichten
+    from servicecenter.status.api import einrichten as status_einrichten
+
+    status_einrichten(app, get_session=get_session)
+    open311_einrichten(app, get_session=get_session)
     app.include_router(web_router(get_session=get_session, get_wissensdatenbank=get_wissensdatenbank, jetzt=jetzt,
                                   settings=settings))
     app.mount("/static", StaticFiles(directory=HIER / "static"), name="static")

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from servicecenter.auth.cli import benutzer_app
+from servicecenter.open311.cli import open311_app
 from servicecenter.settings import get_settings
 
 app = typer.Typer(help="Servicecenter 115", no_args_is_help=True, add_completion=False)
@@ -19,6 +20,7 @@ wissen_app = typer.Typer(help="Wissensdatenbank", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(wissen_app, name="wissen")
 app.add_typer(benutzer_app, name="benutzer")
+app.add_typer(open311_app, name="open311")
 
 IMPORT_FORMATE = {
     "dldb": "wissensdatenbank.importe.dldb",
@@ -57,6 +59,23 @@ def serve(
         log_config=None,
         proxy_headers=False,
     )
+
+
+@app.command()
+def worker(
+    name: Annotated[str | None, typer.Option(help="Name dieses Workers (Standard: Rechner:PID)")] = None,
+    einmal: Annotated[bool, typer.Option("--einmal", help="Nur eine Runde, dann beenden")] = False,
+) -> None:
+    """Stellt Outbox-Aufträge zu (Übergaben an Fachverfahren); läuft bis SIGTERM/Strg+C."""
+    from servicecenter.logging_setup import einrichten
+    from servicecenter.migrate import upgrade
+    from servicecenter.worker import starten
+
+    s = get_settings()
+    einrichten(s.log_level)
+    if s.db_auto_upgrade:
+        upgrade(s.database_url)
+    starten(s, name=name, einmal=einmal)
 
 
 @db_app.command("upgrade")

@@ -3,7 +3,9 @@
 import servicecenter.auth.models  # noqa: F401
 import servicecenter.cti.models  # noqa: F401
 import servicecenter.kontakte.models  # noqa: F401
+import servicecenter.open311.models  # noqa: F401
 import servicecenter.outbox.models  # noqa: F401
 import servicecenter.redaktion.models  # noqa: F401
 import servicecenter.tickets.models  # noqa: F401
+import servicecenter.uebergabe.models  # noqa: F401
 import wissensdatenbank.models  # noqa: F401

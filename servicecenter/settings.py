@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 from functools import lru_cache
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,52 @@ class Settings(BaseSettings):
     sse_keepalive_sekunden: float = Field(
         default=15, gt=0, description="Interval of keep-alive comments on the screen-pop event stream."
     )
+    # --- citizen status page and Open311 ---
+    oeffentliche_url: str = Field(
+        default="http://127.0.0.1:8115",
+        description="Public base URL of this server, used for the status link in e-mails and Open311 discovery.",
+    )
+    status_max_versuche: int = Field(
+        default=10, ge=1, description="Status look-ups (page and API) allowed per client IP within the window."
+    )
+    status_fenster_sekunden: int = Field(
+        default=600, ge=1, description="Sliding window of the status look-up limit, in seconds."
+    )
+    open311_jurisdiction_id: str = Field(
+        default="halle.de",
+        description="Open311 jurisdiction_id; requests may omit it, another value gets 404.",
+    )
+    open311_kontakt: str = Field(
+        default="Stadt Halle (Saale), Behördennummer 115 (Mo–Fr 8–18 Uhr), Bürgertelefon 0345 221-0",
+        description="Human-readable contact in Open311 discovery.",
+    )
+    open311_bbox: str = Field(
+        default="11.83,51.40,12.12,51.56",
+        description="Open311: reports with lat/long outside minLng,minLat,maxLng,maxLat are refused (400).",
+    )
+
+    # --- hand-off to Fachverfahren (servicecenter.uebergabe) and the outbox worker ---
+    uebergabe_adapter: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"email": {"typ": "email"}},
+        description="JSON: adapter instances by name, each with `typ` (rest, fitconnect, email) and its parameters.",
+    )
+    uebergabe_zuordnung: dict[str, str] = Field(
+        default_factory=lambda: {"*": "email"},
+        description='JSON: queue (Organisationseinheit id) to adapter name; "*" for all other queues.',
+    )
+    uebergabe_backoff_basis_sekunden: float = Field(
+        default=10, gt=0, description="First retry pause of a failed delivery; doubles per attempt (with jitter)."
+    )
+    uebergabe_backoff_max_sekunden: float = Field(default=1800, gt=0, description="Longest pause between attempts.")
+    uebergabe_max_alter_stunden: float = Field(
+        default=72, gt=0, description="After this age a delivery is given up: „Übergabe fehlgeschlagen“."
+    )
+    worker_intervall_sekunden: float = Field(default=2, gt=0, description="Worker pause when nothing is due.")
+    worker_lease_sekunden: float = Field(
+        default=120, gt=0,
+        description="How long a worker holds a claimed outbox row; after it, another worker retries the row.",
+    )
+    worker_stapel: int = Field(default=20, ge=1, description="Outbox rows a worker claims per round.")
 
 
 @lru_cache

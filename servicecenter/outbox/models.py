@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, Index, Integer, String
+from sqlalchemy import JSON, Enum, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wissensdatenbank.basis import Base, UTCDateTime, jetzt
@@ -32,3 +32,9 @@ class OutboxEintrag(Base):
     versuche: Mapped[int] = mapped_column(Integer, default=0)
     naechster_versuch: Mapped[datetime] = mapped_column(UTCDateTime, default=jetzt)
     erstellt_am: Mapped[datetime] = mapped_column(UTCDateTime, default=jetzt)
+    # Delivery bookkeeping of the worker (servicecenter.worker).
+    fehler: Mapped[str | None] = mapped_column(Text)  # last error, no personal data
+    idempotenz_schluessel: Mapped[str | None] = mapped_column(String(100), unique=True)
+    beansprucht_von: Mapped[str | None] = mapped_column(String(100))  # worker id holding the lease
+    beansprucht_bis: Mapped[datetime | None] = mapped_column(UTCDateTime)  # lease end; after it, others may retry
+    erledigt_am: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from servicecenter.auth.deps import Rolle, benutzer_mit_rolle
 from servicecenter.auth.models import Benutzer
+from servicecenter.status.service import status_link
 from servicecenter.tickets import service
 from servicecenter.tickets.models import Ticket, TicketArtikel
 from servicecenter.tickets.schemas import (
@@ -21,6 +22,7 @@ from servicecenter.tickets.schemas import (
     KontaktRead,
     TextbausteinCreate,
     TextbausteinRead,
+    TicketAngelegt,
     TicketCreate,
     TicketDetail,
     TicketListe,
@@ -92,8 +94,9 @@ def make_router(*, get_session: Callable[..., Session]) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["Tickets"])
     Sitzung = Annotated[Session, Depends(get_session, scope="function")]
 
-    @router.post("/tickets", status_code=201, response_model=TicketRead, summary="Ticket anlegen")
-    def anlegen(daten: TicketCreate, benutzer: Agent, session: Sitzung, einst: Einst, request: Request) -> TicketRead:
+    @router.post("/tickets", status_code=201, response_model=TicketAngelegt, summary="Ticket anlegen")
+    def anlegen(daten: TicketCreate, benutzer: Agent, session: Sitzung, einst: Einst,
+                request: Request) -> TicketAngelegt:
         now = uhr(request)
         k = daten.kontakt
         try:
@@ -106,7 +109,10 @@ def make_router(*, get_session: Callable[..., Session]) -> APIRouter:
             )
         except service.TicketFehler as exc:
             raise fehler(exc, einst, now, session) from exc
-        return ticket_read(t, einst, now, session)
+        return TicketAngelegt(  # the access code for the citizen, shown once
+            **ticket_read(t, einst, now, session).model_dump(), zugangscode=getattr(t, "zugangscode", None),
+            status_link=status_link(request.app.state.settings.oeffentliche_url, t.nummer),
+        )
 
     @router.get("/tickets", response_model=TicketListe, summary="Tickets einer Queue-Ansicht")
     def liste(

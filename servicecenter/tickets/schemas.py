@@ -159,6 +159,13 @@ class TicketRead(BaseModel):
     aktualisiert_am: datetime
 
 
+class TicketAngelegt(TicketRead):
+    """Creation response only: the citizen's access code is shown this once (only its hash is stored)."""
+
+    zugangscode: str | None = None
+    status_link: str | None = None
+
+
 class TicketDetail(TicketRead):
     artikel: list[ArtikelRead]
     zeitleiste: list[ZeitleisteEintrag]

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from servicecenter import sla
 from servicecenter.auth.models import Benutzer, Rolle
 from servicecenter.outbox.service import in_outbox
+from servicecenter.status.service import buergerstatus_geaendert, zugangscode_vergeben
 from servicecenter.tickets import nummern, textbausteine
 from servicecenter.tickets.models import (
     ArtikelArt,
@@ -309,6 +310,7 @@ def ticket_anlegen(
         erstellt_am=zeit,
         aktualisiert_am=zeit,
     )
+    zugangscode_vergeben(ticket)  # citizen access code: hash stored, code kept as transient ticket.zugangscode
     session.add(ticket)
     session.flush()
     _historie(session, ticket, "status", None, Zustand.neu, benutzer, zeit)
@@ -366,6 +368,7 @@ def _zustand_wechseln(session: Session, ticket: Ticket, neu: Zustand, benutzer: 
     if neu in OFFEN and ticket.erledigt_am is not None:  # reopened
         _setzen(session, ticket, "erledigt_am", None, benutzer, zeit)
     ticket.zustand = neu
+    buergerstatus_geaendert(session, ticket, BUERGERSTATUS[neu], jetzt=zeit)  # status e-mail via outbox
     ticket.buergerstatus = BUERGERSTATUS[neu]
     _historie(session, ticket, "status", alt, neu, benutzer, zeit)  # named like the API field
 

@@ -25,6 +25,7 @@ PASSWORT = "E2e-Passwort-4711"
 
 CTI_TOKEN = "e2e-cti-token-0123456789"
 LEITUNG = "e2e-leitung"
+API_TOKEN: list[str] = []  # Bearer token of the e2e agent, made by the server fixture
 
 
 def _freier_port() -> int:
@@ -63,6 +64,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                    env=env, check=True, cwd=ROOT, capture_output=True)
     subprocess.run([*cli, "benutzer", "anlegen", LEITUNG, "--rolle", "teamleitung", "--passwort-datei",
                     str(pw_datei)], env=env, check=True, cwd=ROOT, capture_output=True)
+    token = subprocess.run([*cli, "benutzer", "token", BENUTZER], env=env, check=True, cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    API_TOKEN.clear()
+    API_TOKEN.append(token)
     log = open(tmp / "server.log", "w")  # noqa: SIM115
     proc = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log,
                             stderr=subprocess.STDOUT)
@@ -127,3 +132,9 @@ def seite(browser, server):
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+
+@pytest.fixture
+def api_token_e2e(server) -> dict:
+    return {"server": server, "token": API_TOKEN[0]}

@@ -83,7 +83,9 @@ def test_anlegen_minimal(db_session, benutzer):
     assert t.zustand == Zustand.neu and t.buergerstatus == Buergerstatus.RECEIVED
     assert t.version == 1 and t.prioritaet == Prioritaet.normal
     assert t.faellig_am == lokal(2026, 11, 24, 14)
-    assert t.erstellt_von_id == wer.id and t.zugangscode_hash is None
+    assert t.erstellt_von_id == wer.id
+    # The citizen's access code is random, shown once and stored only as a hash.
+    assert t.zugangscode and t.zugangscode_hash and t.zugangscode not in t.zugangscode_hash
     h = historie(db_session, t)
     assert [(x.feld, x.alt, x.neu, x.benutzer_id) for x in h] == [("status", None, "neu", wer.id)]
 

@@ -1,0 +1,1 @@
+"""Übergabe: hand-off of tickets to the departments' case-management back ends (Fachverfahren)."""
