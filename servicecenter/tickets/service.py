@@ -387,9 +387,14 @@ def ticket_aendern(
     leistung_id: int | None | object = _NICHT_GESETZT,
     externe_vorgangs_id: str | None | object = _NICHT_GESETZT,
     jetzt: datetime | None = None,
+    uebergabe: bool = False,
 ) -> Ticket:
     """Change a ticket on top of `version` (None skips the check, for system jobs). Raises VersionKonflikt
-    when stale, UngueltigeEingabe for a forbidden transition or unknown references; nothing is changed then."""
+    when stale, UngueltigeEingabe for a forbidden transition or unknown references; nothing is changed then.
+
+    "an Fachverfahren übergeben" is reached only through the hand-off (`uebergabe=True`, set by
+    servicecenter.uebergabe.service), which queues the delivery in the same transaction: set directly,
+    the ticket would look handed off while nothing is ever delivered."""
     zeit = jetzt or _jetzt()
     _pruefe_version(session, ticket, version)
     if assignee_id is not _NICHT_GESETZT:
@@ -402,6 +407,11 @@ def ticket_aendern(
         raise UngueltigeEingabe("Das Ticket ist geschlossen und kann nicht mehr geändert werden.")
     if status is not None and status != ticket.zustand:
         _pruefe_uebergang(ticket.zustand, Zustand(status))  # before anything is touched
+        if Zustand(status) == Zustand.an_fachverfahren_uebergeben and not uebergabe:
+            raise UngueltigeEingabe(
+                "Ein Ticket kommt nur über die Übergabe („An Fachverfahren übergeben“) in diesen Zustand, "
+                "damit es dem Fachverfahren sicher zugestellt wird."
+            )
 
     geaendert = False
     if status is not None and status != ticket.zustand:

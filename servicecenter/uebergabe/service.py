@@ -72,7 +72,7 @@ def uebergeben(session: Session, ticket: Ticket, *, benutzer: Benutzer | None, r
     except EndgueltigerFehler as exc:
         raise UebergabeNichtMoeglich(str(exc)) from exc
     tickets.ticket_aendern(session, ticket, version=version, benutzer=benutzer, einstellungen=einstellungen,
-                           status=Zustand.an_fachverfahren_uebergeben, jetzt=zeit)
+                           status=Zustand.an_fachverfahren_uebergeben, jetzt=zeit, uebergabe=True)
     uebergabe = Uebergabe(ticket_id=ticket.id, adapter=adapter.name, status=UebergabeStatus.ausstehend,
                           versuche=0, erstellt_am=zeit)
     session.add(uebergabe)
@@ -96,7 +96,7 @@ def erneut_versuchen(session: Session, ticket: Ticket, *, benutzer: Benutzer, re
         raise UebergabeNichtMoeglich("Der Auftrag dieser Übergabe ist nicht mehr vorhanden.")
     if ticket.zustand != Zustand.an_fachverfahren_uebergeben:
         tickets.ticket_aendern(session, ticket, version=None, benutzer=benutzer, einstellungen=einstellungen,
-                               status=Zustand.an_fachverfahren_uebergeben, jetzt=zeit)
+                               status=Zustand.an_fachverfahren_uebergeben, jetzt=zeit, uebergabe=True)
     outbox.erneut_einreihen(eintrag, jetzt=zeit)
     uebergabe.status = UebergabeStatus.ausstehend
     uebergabe.fehler = None

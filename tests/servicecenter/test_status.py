@@ -82,7 +82,7 @@ def test_verlauf_nur_buergerstatus_mit_datum(db_session):
     ts.ticket_aendern(db_session, t, version=None, benutzer=None, einstellungen=EINST, status=Zustand.in_bearbeitung,
                       jetzt=MONTAG + timedelta(hours=1))
     ts.ticket_aendern(db_session, t, version=None, benutzer=None, einstellungen=EINST,
-                      status=Zustand.an_fachverfahren_uebergeben, jetzt=MONTAG + timedelta(hours=2))  # still PROCESSING
+                      status=Zustand.an_fachverfahren_uebergeben, jetzt=MONTAG + timedelta(hours=2), uebergabe=True)  # still PROCESSING
     ts.ticket_aendern(db_session, t, version=None, benutzer=None, einstellungen=EINST, status=Zustand.in_bearbeitung,
                       jetzt=MONTAG + timedelta(hours=2, minutes=30))
     ts.artikel_anlegen(db_session, t, art=ArtikelArt.notiz, text="Geheime interne Notiz", benutzer=None,
@@ -129,7 +129,7 @@ def test_status_mail_nur_mit_einwilligung_und_nur_ids_im_payload(db_session):
     assert mails[0].payload == {"ticket_id": mit.id, "buergerstatus": "PROCESSING"}
     # same citizen status again (in_bearbeitung → an_fachverfahren_uebergeben): no second mail
     ts.ticket_aendern(db_session, mit, version=None, benutzer=None, einstellungen=EINST,
-                      status=Zustand.an_fachverfahren_uebergeben)
+                      status=Zustand.an_fachverfahren_uebergeben, uebergabe=True)
     assert len(status_mails(db_session)) == 1
     ts.ticket_aendern(db_session, mit, version=None, benutzer=None, einstellungen=EINST, status=Zustand.erledigt)
     assert [m.payload["buergerstatus"] for m in status_mails(db_session)] == ["PROCESSING", "COMPLETED"]

@@ -306,3 +306,13 @@ def test_zusammenfuehren(api, agent):
     r = api.post(f"/api/v1/tickets/{ziel['nummer']}/zusammenfuehren", headers=agent.headers,
                  json={"ziel": "115-2026-999999"})
     assert r.status_code == 404
+
+
+def test_uebergeben_nur_ueber_die_uebergabe(api, agent, db_session):
+    # Set directly, the ticket would look handed off while nothing is ever delivered.
+    t = anlegen(api, agent)
+    url = f"/api/v1/tickets/{t['nummer']}"
+    assert api.patch(url, headers=agent.headers, json={"version": 1, "status": "in_bearbeitung"}).status_code == 200
+    r = api.patch(url, headers=agent.headers, json={"version": 2, "status": "an_fachverfahren_uebergeben"})
+    assert r.status_code == 422 and "Übergabe" in r.json()["detail"]
+    assert api.get(url, headers=agent.headers).json()["status"] == "in_bearbeitung"
