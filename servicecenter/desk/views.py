@@ -238,7 +238,9 @@ def make_router(
             "faellig": service.ortszeit(ticket.faellig_am, s.zeitzone),
             "rest": service.bis_faellig(ticket.faellig_am, jetzt),
             "zeitleiste": tickets.zeitleiste(session, ticket),
-            "uebergaenge": sorted(UEBERGAENGE[ticket.zustand], key=list(Zustand).index),
+            # The hand-off has its own button (it queues the delivery); it is not a plain status change.
+            "uebergaenge": sorted((z for z in UEBERGAENGE[ticket.zustand] if z != Zustand.an_fachverfahren_uebergeben),
+                                  key=list(Zustand).index),
             "zeitzone": s.zeitzone, "ortszeit": service.ortszeit, "artikel_arten": list(ArtikelArt),
             "eingabe": {}, **extra,
         }
