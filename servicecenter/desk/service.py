@@ -301,3 +301,80 @@ def bis_faellig(faellig: datetime | None, jetzt: datetime) -> str:
     teile = ([f"{tage} T."] if tage else []) + ([f"{std} Std."] if std else []) + [f"{mins} Min."]
     text = " ".join(teile[:2])
     return f"seit {text} überfällig" if vorbei else f"in {text}"
+
+
+# --- the ticket timeline in plain German ---------------------------------------------------------------------
+
+FELD_TEXT = {
+    "status": "Status",
+    "prioritaet": "Priorität",
+    "assignee_id": "Zuständig",
+    "queue_id": "Queue",
+    "leistung_id": "Leistung",
+    "externe_vorgangs_id": "Vorgangsnummer im Fachverfahren",
+    "faellig_am": "Fällig am",
+    "erledigt_am": "Erledigt am",
+    "buergerstatus": "Status für die Bürgerin oder den Bürger",
+    "uebergabe": "Übergabe an das Fachverfahren",
+    "zusammengefuehrt_in": "Zusammengeführt in",
+    "zusammengefuehrt_aus": "Zusammengeführt aus",
+    "kontakt": "Kontaktdaten",
+    "rueckruf_am": "Rückruf vereinbart für",
+}
+
+
+@dataclass
+class Aenderungstext:
+    feld: str
+    alt: str | None
+    neu: str | None
+
+
+def aenderungen_beschriften(session: Session, eintraege: list, zeitzone: str) -> dict[int, Aenderungstext]:
+    """German labels and readable values (names instead of ids, local times) for the timeline's changes,
+    keyed by the entry's position in the list."""
+    from servicecenter.status.service import STATUS_TEXTE
+    from servicecenter.tickets.zustaende import ZUSTAND_TEXT, Buergerstatus, Zustand
+
+    ids: dict[str, set[int]] = {"assignee_id": set(), "queue_id": set(), "leistung_id": set()}
+    for e in eintraege:
+        if e.typ == "aenderung" and e.feld in ids:
+            for w in (e.alt, e.neu):
+                if w is not None and str(w).isdigit():
+                    ids[e.feld].add(int(w))
+    namen: dict[str, dict[int, str]] = {k: {} for k in ids}
+    if ids["assignee_id"]:
+        for i, a, n in session.execute(select(Benutzer.id, Benutzer.anzeigename, Benutzer.name)
+                                       .where(Benutzer.id.in_(ids["assignee_id"]))).tuples():
+            namen["assignee_id"][i] = a or n
+    if ids["queue_id"]:
+        for i, n in session.execute(select(Organisationseinheit.id, Organisationseinheit.name)
+                                    .where(Organisationseinheit.id.in_(ids["queue_id"]))).tuples():
+            namen["queue_id"][i] = n
+    if ids["leistung_id"]:
+        for i, n in session.execute(select(Leistung.id, Leistung.leistungsname)
+                                    .where(Leistung.id.in_(ids["leistung_id"]))).tuples():
+            namen["leistung_id"][i] = n
+
+    def wert(feld: str, w) -> str | None:
+        if w is None:
+            return None
+        s = str(w)
+        if feld == "status" and s in Zustand.__members__:
+            return ZUSTAND_TEXT[Zustand(s)]
+        if feld == "buergerstatus" and s in Buergerstatus.__members__:
+            return STATUS_TEXTE[Buergerstatus(s)].titel
+        if feld in namen and s.isdigit():
+            return namen[feld].get(int(s), f"Nr. {s}")
+        if feld in ("faellig_am", "erledigt_am", "rueckruf_am"):
+            try:
+                return ortszeit(datetime.fromisoformat(s), zeitzone)
+            except ValueError:
+                return s
+        return s
+
+    return {
+        i: Aenderungstext(FELD_TEXT.get(e.feld, e.feld), wert(e.feld, e.alt), wert(e.feld, e.neu))
+        for i, e in enumerate(eintraege)
+        if e.typ == "aenderung"
+    }

@@ -237,7 +237,8 @@ def make_router(
             "leistung": leistung, "queue": queue, "assignee": assignee,
             "faellig": service.ortszeit(ticket.faellig_am, s.zeitzone),
             "rest": service.bis_faellig(ticket.faellig_am, jetzt),
-            "zeitleiste": tickets.zeitleiste(session, ticket),
+            "zeitleiste": (zeitleiste := tickets.zeitleiste(session, ticket)),
+            "aenderungen": service.aenderungen_beschriften(session, zeitleiste, s.zeitzone),
             # The hand-off has its own button (it queues the delivery); it is not a plain status change.
             "uebergaenge": sorted((z for z in UEBERGAENGE[ticket.zustand] if z != Zustand.an_fachverfahren_uebergeben),
                                   key=list(Zustand).index),

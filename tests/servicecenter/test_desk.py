@@ -307,7 +307,7 @@ def test_detail_mit_zeitleiste_und_statuswechsel(agent, katalog):
                                                         TicketHistorie.feld == "status")).all()
     assert [(h.alt, h.neu) for h in hist] == [(None, "neu"), ("neu", "in_bearbeitung")]
     seite = agent.client.get(r.headers["location"])
-    assert "Der Status wurde geändert." in seite.text and "„neu“ → „in_bearbeitung“" in seite.text
+    assert "Der Status wurde geändert." in seite.text and "Status: „neu“ → „in Bearbeitung“" in seite.text
 
 
 def test_notiz_und_veraltete_version_gibt_409_und_behaelt_eingabe(agent, katalog):
@@ -403,3 +403,12 @@ def test_zu_lange_felder_422(agent, katalog):
     r = kontakt(agent, perso(katalog), ergebnis="weitergeleitet", anliegen="x" * 10_001)
     assert r.status_code == 422
     assert _anzahl(katalog, Ticket) == 0
+
+
+def test_zeitleiste_zeigt_namen_statt_ids(agent, katalog):
+    l = perso(katalog)
+    kontakt(agent, l, ergebnis="weitergeleitet", anliegen="Frage zum Ausweis")
+    t = katalog.scalars(select(Ticket)).one()
+    seite = agent.client.get(f"/desk/tickets/{t.nummer}").text
+    assert "Leistung: „Personalausweis beantragen“" in seite
+    assert f"leistung_id: „{l.id}“" not in seite and "Status: „neu“" in seite
