@@ -17,17 +17,17 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
 
-WURZEL = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import WURZEL, laufender_server, median  # noqa: E402
+
 FRAGEN = [
     "Perso verloren", "Hund anmelden", "Sperrmüll abholen", "ummelden nach Umzug", "Führerschein umtauschen",
     "Geburtsurkunde", "Wohngeld beantragen", "Schlagloch melden", "Gewerbe anmelden", "Reisepass Express",
@@ -64,12 +64,6 @@ def lua_liste(werte: list[str]) -> str:
     return ", ".join(json.dumps(w) for w in werte)
 
 
-def freier_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wrk(basis: str, pfade: list[str], tokens: list[str], dauer: int, verbindungen: int, threads: int,
         methode: str = "GET", koerper: str = "") -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
@@ -87,12 +81,6 @@ def wrk(basis: str, pfade: list[str], tokens: list[str], dauer: int, verbindunge
     return {"rps": round(float(w["RPS"]), 1), "p50_ms": round(int(w["P50_US"]) / 1000, 2),
             "p95_ms": round(int(w["P95_US"]) / 1000, 2), "anfragen": int(w["REQUESTS"]),
             "status_fehler": int(w["STATUSFEHLER"]), "verbindungsfehler": int(w["ERRORS"])}
-
-
-def median(werte: list[float]) -> float:
-    s = sorted(werte)
-    n = len(s)
-    return s[n // 2] if n % 2 else round((s[n // 2 - 1] + s[n // 2]) / 2, 2)
 
 
 def tippen(frage: str) -> list[str]:
@@ -141,19 +129,7 @@ def messen(url: str, args, env_basis: dict) -> dict:
     subprocess.run([*cli, "wissen", "import", "--demo", "--no-fortschritt"], env=env, check=True,
                    capture_output=True, cwd=WURZEL)
     tokens = agenten_anlegen(url)
-    port = freier_port()
-    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, cwd=WURZEL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    basis = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(basis + "/healthz", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("Server startet nicht")
+    with laufender_server(env) as basis:
         such = [f"/desk/suche?q={urllib.parse.quote(p)}" for f in FRAGEN for p in tippen(f)]
         # Check once that search and ticket creation answer as expected before measuring.
         probe = urllib.request.Request(basis + such[5], headers={"Authorization": f"Bearer {tokens[0]}",
@@ -169,9 +145,6 @@ def messen(url: str, args, env_basis: dict) -> dict:
             runden["trivial"].append(wrk(basis, ["/healthz"], tokens, args.dauer, c, t))
         koerper = '{"anliegen": "Benchmark-Anliegen %d: Frage zum Personalausweis", "kanal": "telefon"}'
         anlegen = wrk(basis, ["/api/v1/tickets"], tokens, args.dauer, c, t, methode="POST", koerper=koerper)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     zaehlung = tickets_zaehlen(url)
 
     def zusammen(liste: list[dict]) -> dict:

@@ -14,16 +14,16 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-WURZEL = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import WURZEL, laufender_server, median  # noqa: E402
+
 FRAGEN = [
     "Perso verloren was tun",
     "Wie melde ich meinen Hund an",
@@ -53,12 +53,6 @@ done = function(summary, latency, requests)
   io.write(string.format("ERRORS %%d\\n", summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 """
-
-
-def freier_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wrk(url_basis: str, pfade: list[str], dauer: int, verbindungen: int, threads: int) -> dict:
@@ -97,40 +91,23 @@ def main() -> None:
     cli = [sys.executable, "-m", "servicecenter.cli"]
     subprocess.run([*cli, "wissen", "import", "--demo", "--no-fortschritt"], env=env, check=True,
                    capture_output=True, cwd=WURZEL)
-    port = freier_port()
-    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, cwd=WURZEL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    basis = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(basis + "/healthz", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            sys.exit("Server startet nicht")
-        such_pfade = ["/api/v1/leistungen?q=" + urllib.parse.quote(f) for f in FRAGEN]
-        # A distinct question per request defeats the result cache: the cost of a computed search.
-        ungecacht = ["/api/v1/leistungen?q=" + urllib.parse.quote(f"{f} {i}") for i in range(2500) for f in FRAGEN]
-        wrk(basis, ["/healthz"], 3, args.verbindungen, args.threads)  # warm-up
-        messungen: dict[str, list[dict]] = {"suche": [], "suche_ungecacht": [], "trivial": []}
-        for _ in range(args.runden):  # alternate so all see the same machine noise
-            messungen["suche"].append(wrk(basis, such_pfade, args.dauer, args.verbindungen, args.threads))
-            messungen["suche_ungecacht"].append(wrk(basis, ungecacht, args.dauer, args.verbindungen, args.threads))
-            messungen["trivial"].append(wrk(basis, ["/healthz"], args.dauer, args.verbindungen, args.threads))
+        with laufender_server(env) as basis:
+            such_pfade = ["/api/v1/leistungen?q=" + urllib.parse.quote(f) for f in FRAGEN]
+            # A distinct question per request defeats the result cache: the cost of a computed search.
+            ungecacht = ["/api/v1/leistungen?q=" + urllib.parse.quote(f"{f} {i}") for i in range(2500) for f in FRAGEN]
+            wrk(basis, ["/healthz"], 3, args.verbindungen, args.threads)  # warm-up
+            messungen: dict[str, list[dict]] = {"suche": [], "suche_ungecacht": [], "trivial": []}
+            for _ in range(args.runden):  # alternate so all see the same machine noise
+                messungen["suche"].append(wrk(basis, such_pfade, args.dauer, args.verbindungen, args.threads))
+                messungen["suche_ungecacht"].append(wrk(basis, ungecacht, args.dauer, args.verbindungen, args.threads))
+                messungen["trivial"].append(wrk(basis, ["/healthz"], args.dauer, args.verbindungen, args.threads))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
-
-    def median(liste: list[dict], feld: str) -> float:
-        werte = sorted(m[feld] for m in liste)
-        return werte[len(werte) // 2] if len(werte) % 2 else (werte[len(werte) // 2 - 1] + werte[len(werte) // 2]) / 2
 
     http: dict = {"verbindungen": args.verbindungen}
     for name, liste in messungen.items():
-        http[name] = {"rps": median(liste, "rps"), "p95_ms": median(liste, "p95_ms"),
+        http[name] = {"rps": median([m["rps"] for m in liste]), "p95_ms": median([m["p95_ms"] for m in liste]),
                       "fehler": sum(m["fehler"] for m in liste)}
     http["verhaeltnis_rps"] = round(http["suche"]["rps"] / http["trivial"]["rps"], 3)
     http["verhaeltnis_rps_ungecacht"] = round(http["suche_ungecacht"]["rps"] / http["trivial"]["rps"], 3)
