@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import time
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -117,7 +117,84 @@ class Settings(BaseSettings):
         description="How long a worker holds a claimed outbox row; after it, another worker retries the row.",
     )
     worker_stapel: int = Field(default=20, ge=1, description="Outbox rows a worker claims per round.")
+    # --- e-mail: transport (kanaele.email) ---
+    smtp_host: str = Field(
+        default="", description="SMTP server for outgoing mail (empty: sending off, mails stay queued in the outbox)."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server (587 STARTTLS, 465 TLS).")
+    smtp_sicherheit: Literal["none", "starttls", "tls"] = Field(
+        default="starttls", description="Transport security to the SMTP server: none, starttls or tls (implicit)."
+    )
+    smtp_benutzer: str = Field(default="", description="SMTP login (empty: no authentication).")
+    smtp_passwort: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
+    smtp_timeout_sekunden: float = Field(default=30, gt=0, description="Timeout of one SMTP conversation step.")
+    mail_absender: str = Field(default="115@halle.example", description="Our From address (also how loops are spotted).")
+    mail_absender_name: str = Field(
+        default="Servicecenter 115 der Stadt Halle (Saale)", description="Display name in the From header."
+    )
+    mail_domain: str = Field(default="halle.example", description="Domain of the Message-IDs we generate (threading).")
+    mail_max_bytes: int = Field(
+        default=10 * 1024 * 1024, gt=0, description="Largest inbound mail; bigger ones are politely refused (552)."
+    )
+    mail_signatur: dict[str, str] = Field(
+        default_factory=lambda: {"*": "Servicecenter 115 der Stadt Halle (Saale)\n"
+                                      "Behördennummer 115, Mo–Fr 8–18 Uhr"},
+        description='JSON: signature per queue (Organisationseinheit id) → text; "*" for all other queues.',
+    )
+    mail_empfang_host: str = Field(default="127.0.0.1", description="Address the SMTP/LMTP receiver binds to.")
+    mail_empfang_port: int = Field(default=8025, ge=1, le=65535, description="Port of the SMTP/LMTP receiver.")
+    mail_empfang_lmtp: bool = Field(default=False, description="Speak LMTP instead of SMTP (delivery from an MTA).")
+    mail_empfang_adressen: list[str] = Field(
+        default_factory=list,
+        description="JSON list of accepted recipients (`adr@domain` or `@domain`); empty: accept every recipient.",
+    )
+    imap_host: str = Field(default="", description="IMAP server of the service mailbox (empty: IMAP polling off).")
+    imap_port: int = Field(default=993, ge=1, le=65535, description="IMAP port (993 with SSL, 143 without).")
+    imap_ssl: bool = Field(default=True, description="Connect to IMAP over TLS (implicit SSL).")
+    imap_benutzer: str = Field(default="", description="IMAP login.")
+    imap_passwort: SecretStr = Field(default=SecretStr(""), description="IMAP password.")
+    imap_ordner: str = Field(default="INBOX", description="Folder polled for new mail.")
+    imap_ordner_verarbeitet: str = Field(default="Verarbeitet", description="Processed mails are moved here.")
+    imap_ordner_fehler: str = Field(default="Fehler", description="Mails that could not be stored are moved here.")
+    imap_ordner_abgelehnt: str = Field(default="Abgelehnt", description="Mails over `mail_max_bytes` are moved here.")
+    imap_idle: bool = Field(default=True, description="Wait with IMAP IDLE when the server supports it.")
+    imap_intervall_sekunden: float = Field(
+        default=60, gt=0, description="Polling interval without IDLE; also the longest IDLE wait before a re-check."
+    )
 
+    # --- chat (kanaele.chat) ---
+    chat_rasa_urls: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:5005"],
+        description="JSON list of Rasa server base URLs; a conversation always goes to the same one (hash of its id).",
+    )
+    chat_rasa_token: SecretStr = Field(
+        default=SecretStr(""), description="Rasa's --auth-token, for the tracker events when handing a chat back to the bot."
+    )
+    chat_bot_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token of the bot's actions for /api/v1/chat/bot/… (empty: those endpoints answer 503).",
+    )
+    chat_rasa_timeout_sekunden: float = Field(
+        default=10, gt=0, description="How long a chat turn waits for Rasa before the citizen gets an apology."
+    )
+    chat_max_zeichen: int = Field(default=1000, ge=1, description="Longest chat message of a citizen, in characters.")
+    chat_max_nachrichten_gespraech: int = Field(
+        default=20, ge=1, description="Messages one conversation may send within `chat_fenster_sekunden` (else 429)."
+    )
+    chat_max_nachrichten_client: int = Field(
+        default=60, ge=1, description="Messages one client IP may send within `chat_fenster_sekunden` (else 429)."
+    )
+    chat_fenster_sekunden: int = Field(default=60, ge=1, description="Sliding window of the two chat limits.")
+    chat_agent_online_sekunden: int = Field(
+        default=60, ge=5, description="An agent counts as online for chats this long after the chat queue page last polled."
+    )
+    chat_servicezeiten_pruefen: bool = Field(
+        default=True,
+        description="Hand chats to agents only within the service hours (sla_*); off: whenever an agent is online.",
+    )
+    chat_sse_abfrage_sekunden: float = Field(
+        default=2, gt=0, description="The widget's event stream also re-reads the database this often (several processes)."
+    )
 
 @lru_cache
 def get_settings() -> Settings:
