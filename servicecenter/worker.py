@@ -5,7 +5,7 @@ side; SQLite: run one worker) and commits the claim. Every row is then delivered
 result is written only while the worker still holds the lease. A worker killed mid-delivery leaves its lease to
 expire, then another round takes the row again with the same Idempotency-Key. Failures are retried with
 exponential backoff and jitter until the row is older than the maximum age; permanent errors end at once.
-Kinds without a handler here (e.g. mail sending, a later issue) are left alone.
+Kinds without a handler here (e.g. mail sending while no SMTP server is configured) are left alone.
 """
 
 from __future__ import annotations
@@ -172,7 +172,12 @@ def aus_settings(settings, *, name: str | None = None) -> Worker:
 
     sessions = make_sessionmaker(make_engine(settings.database_url))
     zustellung = Zustellung(registry=Registry.aus_settings(settings), einstellungen=TicketEinstellungen.aus(settings))
-    w = Worker(sessions=sessions, handler=[zustellung], einstellungen=WorkerEinstellungen.aus(settings),
+    handler: list[Handler] = [zustellung]
+    if settings.smtp_host:  # e-mail sending (kanaele.email); without an SMTP server the mails stay queued
+        from kanaele.email.versand import MailVersand
+
+        handler.append(MailVersand(settings))
+    w = Worker(sessions=sessions, handler=handler, einstellungen=WorkerEinstellungen.aus(settings),
                client=httpx.Client(headers={"User-Agent": "servicecenter115-worker"}))
     if name:
         w.name = name
