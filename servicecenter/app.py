@@ -138,6 +138,10 @@ def create_app(
 
     status_einrichten(app, get_session=get_session)
     open311_einrichten(app, get_session=get_session)
+    # [chat-router] chat channel: /api/v1/chat/…, citizen page /chat, desk chat queue /desk/chats
+    from kanaele.chat.api import einrichten as chat_einrichten
+
+    chat_einrichten(app, get_session=get_session)
     app.include_router(web_router(get_session=get_session, get_wissensdatenbank=get_wissensdatenbank, jetzt=jetzt,
                                   settings=settings))
     app.mount("/static", StaticFiles(directory=HIER / "static"), name="static")

@@ -7,8 +7,8 @@ import re
 import time
 
 log = logging.getLogger("servicecenter.http")
-# Secrets that travel in paths (the CTI token) never reach the log.
-_GEHEIME_PFADE = re.compile(r"^(/api/v1/cti/)[^/]+")
+# Secrets that travel in paths (the CTI token, chat conversation ids) never reach the log.
+_GEHEIME_PFADE = re.compile(r"^(/api/v1/cti/|/api/v1/chat/(?:bot/)?|/desk/chats/(?!liste$))[^/]+")
 
 SICHERHEITS_HEADER = [
     (b"x-content-type-options", b"nosniff"),

@@ -1,5 +1,6 @@
 """Imports every model module so the metadata is complete (Alembic, tests)."""
 
+import kanaele.chat.models  # noqa: F401
 import kanaele.email.models  # noqa: F401
 import servicecenter.auth.models  # noqa: F401
 import servicecenter.cti.models  # noqa: F401
