@@ -78,6 +78,43 @@ def worker(
     starten(s, name=name, einmal=einmal)
 
 
+@app.command("mail-empfang")
+def mail_empfang(
+    host: Annotated[str | None, typer.Option(help="Adresse (Standard: SERVICECENTER_MAIL_EMPFANG_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (Standard: SERVICECENTER_MAIL_EMPFANG_PORT)")] = None,
+    lmtp: Annotated[bool | None, typer.Option("--lmtp/--smtp", help="LMTP statt SMTP sprechen")] = None,
+) -> None:
+    """Nimmt E-Mails per SMTP oder LMTP an (vom Mailserver zugestellt); läuft bis SIGTERM/Strg+C."""
+    from kanaele.email.empfang import starten
+    from servicecenter.logging_setup import einrichten
+    from servicecenter.migrate import upgrade
+
+    s = get_settings()
+    einrichten(s.log_level)
+    if s.db_auto_upgrade:
+        upgrade(s.database_url)
+    starten(s, host=host, port=port, lmtp=lmtp)
+
+
+@app.command("mail-imap")
+def mail_imap(
+    einmal: Annotated[bool, typer.Option("--einmal", help="Postfach einmal abrufen, dann beenden")] = False,
+) -> None:
+    """Ruft das Servicepostfach per IMAP ab (mit IDLE, wenn der Server es kann); läuft bis SIGTERM/Strg+C."""
+    from kanaele.email.imap import starten
+    from servicecenter.logging_setup import einrichten
+    from servicecenter.migrate import upgrade
+
+    s = get_settings()
+    einrichten(s.log_level)
+    if not s.imap_host:
+        typer.echo("SERVICECENTER_IMAP_HOST ist nicht gesetzt: kein Postfach zum Abrufen.", err=True)
+        raise typer.Exit(2)
+    if s.db_auto_upgrade:
+        upgrade(s.database_url)
+    starten(s, einmal=einmal)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bringt die Datenbank auf den neuesten Stand (Alembic)."""
