@@ -43,7 +43,13 @@ def settings(settings):
 @pytest.fixture
 def katalog(db_session):
     """Two Leistungen with a responsible Organisationseinheit: a service and a Mängelmeldung category."""
-    from wissensdatenbank.models import Leistung, LeistungArt, LeistungStatus, Organisationseinheit, Zustaendigkeit
+    from wissensdatenbank.models import (
+        Leistung,
+        LeistungArt,
+        LeistungStatus,
+        Organisationseinheit,
+        Zustaendigkeit,
+    )
 
     buergeramt = Organisationseinheit(name="Bürgerservice")
     tiefbau = Organisationseinheit(name="Tiefbauamt")
