@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KORPUS ?= ../shared/data
 
-.PHONY: setup run test e2e-deps georeport-venv bench korpus lint clean
+.PHONY: setup run test mail-deps e2e-deps georeport-venv bench korpus lint clean
 
 setup: $(STAMP)
 
@@ -28,8 +28,12 @@ run: setup
 	trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT; \
 	SERVICECENTER_COOKIE_SECURE=$${SERVICECENTER_COOKIE_SECURE:-false} $(BIN)/servicecenter serve
 
-test: setup e2e-deps georeport-venv
+test: setup e2e-deps georeport-venv mail-deps
 	$(BIN)/python -m pytest
+
+# IMAP tests start a real Dovecot with a throw-away configuration (tests/integration/mailpeers.py).
+mail-deps:
+	@command -v dovecot >/dev/null || { apt-get update && apt-get install -y dovecot-imapd; }
 
 # Browser tests need Debian's Chromium (Playwright drives it; never `playwright install`) and axe-core from npm.
 AXE := var/npm/node_modules/axe-core/axe.min.js

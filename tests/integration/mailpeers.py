@@ -136,3 +136,118 @@ def smtp_server(senke: SmtpSenke, *, tls_kontext: ssl.SSLContext | None = None, 
         yield senke
     finally:
         ctrl.stop()
+
+
+# --- Dovecot (IMAP) ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Dovecot:
+    port: int
+    benutzer: str
+    passwort: str
+    basis: Path
+
+    def log(self) -> str:
+        pfad = self.basis / "dovecot.log"
+        return pfad.read_text(errors="replace") if pfad.exists() else ""
+
+
+DOVECOT_KONF = """\
+base_dir = {basis}/run
+state_dir = {basis}/state
+log_path = {basis}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{basis}/mail/%u
+first_valid_uid = {uid}
+last_valid_uid = {uid}
+default_login_user = dovenull
+default_internal_user = dovecot
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {basis}/benutzer
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {basis}/benutzer
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+{extra}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+"""
+
+
+@contextlib.contextmanager
+def dovecot_server(*, benutzer: str = "servicepostfach", passwort: str = "geheim",
+                   faehigkeiten: str | None = None) -> Iterator[Dovecot]:
+    """A real Dovecot (Debian `dovecot-imapd`, installed by `make test`) with a throw-away configuration:
+    own base_dir, passwd-file user, maildir in a temp directory, plain IMAP on a free 127.0.0.1 port.
+    `faehigkeiten` replaces the announced capabilities (e.g. a server without IDLE and MOVE)."""
+    import os
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    programm = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    if not os.path.exists(programm):
+        raise RuntimeError("dovecot fehlt: `make test` installiert das Debian-Paket dovecot-imapd")
+    # Mail is owned by an unprivileged user (Dovecot refuses uid 0); the directory must be traversable for it.
+    nutzer = pwd.getpwnam("nobody")
+    basis = Path(tempfile.mkdtemp(prefix="sc115-dovecot-"))
+    os.chmod(basis, 0o755)
+    (basis / "mail").mkdir()
+    os.chown(basis / "mail", nutzer.pw_uid, nutzer.pw_gid)
+    (basis / "benutzer").write_text(
+        f"{benutzer}:{{PLAIN}}{passwort}:{nutzer.pw_uid}:{nutzer.pw_gid}::{basis}/mail/{benutzer}::\n")
+    port = freier_port()
+    konf = basis / "dovecot.conf"
+    konf.write_text(DOVECOT_KONF.format(
+        basis=basis, port=port, uid=nutzer.pw_uid,
+        extra=f"imap_capability = {faehigkeiten}" if faehigkeiten else ""))
+    proc = subprocess.Popen([programm, "-F", "-c", str(konf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = Dovecot(port=port, benutzer=benutzer, passwort=passwort, basis=basis)
+    try:
+        ende = time.monotonic() + 30  # readiness wait (start-up), not a timing assertion
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"dovecot beendet: {proc.stdout.read().decode(errors='replace')}\n{server.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                    if s.recv(100).startswith(b"* OK"):
+                        break
+            except OSError:
+                if time.monotonic() > ende:
+                    raise RuntimeError(f"dovecot antwortet nicht\n{server.log()}") from None
+                time.sleep(0.05)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(basis, ignore_errors=True)
