@@ -161,6 +161,28 @@ class Settings(BaseSettings):
     imap_intervall_sekunden: float = Field(
         default=60, gt=0, description="Polling interval without IDLE; also the longest IDLE wait before a re-check."
     )
+    # --- e-mail: receiving pipeline (kanaele.email) ---
+    mail_auto_antwort: bool = Field(
+        default=True, description="Answer a citizen mail at once from the knowledge base when the triage is sure."
+    )
+    mail_auto_antwort_arten: list[str] = Field(
+        default_factory=lambda: ["leistung"],
+        description='JSON list of Leistung kinds (`leistung`, `maengelmeldung`) that may be answered automatically.',
+    )
+    mail_max_pro_absender_tag: int = Field(
+        default=40, ge=1, description="Mails per sender address within 24 hours; more are held for review."
+    )
+    mail_wiedereroeffnen: bool = Field(
+        default=True, description="A citizen reply to a done ticket reopens it (else it is only added as an article)."
+    )
+    mail_faden_tage: int = Field(
+        default=30, ge=1, description="A reply matched by its subject alone (AW:/WG:) joins a ticket this many days old."
+    )
+    mail_vorschlaege: int = Field(default=3, ge=1, le=10, description="Suggested Leistungen stored on an e-mail ticket.")
+    mail_roh_aufbewahren_tage: int = Field(
+        default=90, ge=1, description="Raw mails are deleted after this many days (data protection); the record stays."
+    )
+    mail_anhang_max_anzahl: int = Field(default=20, ge=0, description="Attachments taken from one mail; more are dropped.")
 
     # --- chat (kanaele.chat) ---
     chat_rasa_urls: list[str] = Field(

@@ -45,6 +45,7 @@ class Prioritaet(enum.StrEnum):
 class ArtikelArt(enum.StrEnum):
     notiz = "notiz"  # internal note, never shown to the citizen
     nachricht = "nachricht"  # message to the citizen
+    eingang = "eingang"  # message from the citizen (inbound e-mail); never sent anywhere
 
 
 class TicketZaehler(Base):
