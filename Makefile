@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KORPUS ?= ../shared/data
 
-.PHONY: setup run test mail-deps e2e-deps georeport-venv bench korpus lint clean
+.PHONY: setup run test mail-deps e2e-deps georeport-venv bench korpus lint clean rasa-venv rasa-modell rasa-test
 
 setup: $(STAMP)
 
@@ -28,7 +28,7 @@ run: setup
 	trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT; \
 	SERVICECENTER_COOKIE_SECURE=$${SERVICECENTER_COOKIE_SECURE:-false} $(BIN)/servicecenter serve
 
-test: setup e2e-deps georeport-venv mail-deps
+test: setup e2e-deps georeport-venv rasa-test mail-deps
 	$(BIN)/python -m pytest
 
 # IMAP tests start a real Dovecot with a throw-away configuration (tests/integration/mailpeers.py).
@@ -51,6 +51,43 @@ $(GEOREPORT_VENV)/.installed:
 	$(GEOREPORT_VENV)/bin/python -m pip install -q georeport==0.3.1
 	touch $@
 
+# --- Chatbot: Rasa 3.6 in its own Python 3.10 venv (open-source Rasa needs Python < 3.11) -------------------
+# python3.10 from PATH only if it really runs (a pyenv shim without PYENV_VERSION fails), else a pyenv 3.10.
+PYTHON310 ?= $(shell python3.10 -c 'import sys' >/dev/null 2>&1 && command -v python3.10 || \
+	ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
+RASA_VENV := .venv-rasa
+RASA_STAMP := $(RASA_VENV)/.installed
+RASA := RASA_TELEMETRY_ENABLED=false $(CURDIR)/$(RASA_VENV)/bin/rasa
+RASA_MODELL := chatbot/models/servicecenter.tar.gz
+RASA_DATEN := chatbot/config.yml chatbot/domain.yml $(wildcard chatbot/data/*.yml)
+RASA_ERGEBNISSE := $(CURDIR)/var/rasa-test
+
+rasa-venv: $(RASA_STAMP)
+
+# Accepts an existing .venv-rasa: pip only adds what is missing; the stamp makes it run once.
+$(RASA_STAMP): chatbot/requirements.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 fehlt (python3.10 oder pyenv 3.10): Rasa 3.6 braucht Python < 3.11"; exit 1; }
+	test -x $(RASA_VENV)/bin/python || $(PYTHON310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install -q -r chatbot/requirements.txt
+	touch $@
+
+# Trains only when config, domain or training data changed (rasa keeps the old file when nothing did: touch).
+rasa-modell: $(RASA_MODELL)
+
+$(RASA_MODELL): $(RASA_DATEN) | $(RASA_STAMP)
+	cd chatbot && $(RASA) train --fixed-model-name servicecenter --out models
+	touch $@
+
+# Data validation, test stories (every flow, NLU included), held-out NLU test with a macro-F1 gate, action tests.
+rasa-test: $(RASA_MODELL)
+	cd chatbot && $(RASA) data validate
+	cd chatbot && $(RASA) test core --model models/servicecenter.tar.gz --stories tests/test_stories.yml \
+		--out $(RASA_ERGEBNISSE)/core --fail-on-prediction-errors
+	cd chatbot && $(RASA) test nlu --model models/servicecenter.tar.gz --nlu tests/nlu_test.yml \
+		--out $(RASA_ERGEBNISSE)/nlu
+	$(RASA_VENV)/bin/python chatbot/tests/nlu_pruefen.py $(RASA_ERGEBNISSE)/nlu/intent_report.json
+	cd chatbot && RASA_TELEMETRY_ENABLED=false ../$(RASA_VENV)/bin/python -m pytest
+
 lint: setup
 	$(BIN)/ruff check .
 
@@ -59,13 +96,14 @@ korpus: setup
 	@test -d $(KORPUS) || { echo "$(KORPUS) fehlt: make korpus braucht ../shared/data"; exit 1; }
 	SERVICECENTER_KORPUS=$(KORPUS) $(BIN)/python -m pytest korpus -p no:cacheprovider
 
-bench: setup
+bench: setup rasa-venv
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python bench/wissen.py --korpus $(KORPUS)/public-sector/integreat-qa --split dev
 	$(BIN)/python bench/wissen.py --korpus $(KORPUS)/public-sector/integreat-qa --split test
 	$(BIN)/python bench/http_suche.py
 	$(BIN)/python bench/desk.py
 	$(BIN)/python bench/uebergabe.py
+	$(BIN)/python bench/chat_nlu.py
 
 clean:
 	rm -rf $(VENV) var/*.db

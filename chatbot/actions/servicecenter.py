@@ -1,0 +1,115 @@
+"""Small async client for the servicecenter HTTP API the bot is allowed to use.
+
+Every call has a timeout. Any failure of the servicecenter (timeout, connection refused, 5xx, broken JSON,
+401 because of a wrong token) becomes `ApiFehler`, so the actions can apologise instead of crashing.
+Only the data the API needs is sent; nothing personal is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+
+class ApiFehler(Exception):
+    """The servicecenter could not answer (down, slow, misconfigured)."""
+
+
+class NichtGefunden(Exception):
+    """404: unknown Leistung, or unknown ticket number / wrong access code."""
+
+
+class ZuVieleVersuche(Exception):
+    """429: rate limit of the status API."""
+
+
+@dataclass(frozen=True)
+class Einstellungen:
+    url: str
+    oeffentliche_url: str
+    token: str
+    timeout: float
+
+    @classmethod
+    def aus_umgebung(cls) -> Einstellungen:
+        url = os.environ.get("SERVICECENTER_URL", "http://127.0.0.1:8115").rstrip("/")
+        return cls(
+            url=url,
+            # Links shown to citizens may need the public host name instead of the internal one.
+            oeffentliche_url=os.environ.get("SERVICECENTER_PUBLIC_URL", url).rstrip("/"),
+            token=os.environ.get("SERVICECENTER_CHAT_BOT_TOKEN", ""),
+            timeout=float(os.environ.get("SERVICECENTER_BOT_TIMEOUT", "3")),
+        )
+
+
+class Servicecenter:
+    def __init__(self, einstellungen: Einstellungen | None = None) -> None:
+        self.e = einstellungen or Einstellungen.aus_umgebung()
+
+    def leistung_link(self, leistung_id: int | str) -> str:
+        return f"{self.e.oeffentliche_url}/leistungen/{leistung_id}"
+
+    async def _anfrage(self, methode: str, pfad: str, **kwargs: Any) -> httpx.Response:
+        kopf = {"Authorization": f"Bearer {self.e.token}"} if self.e.token else {}
+        try:
+            async with httpx.AsyncClient(base_url=self.e.url, timeout=self.e.timeout, headers=kopf) as client:
+                antwort = await client.request(methode, pfad, **kwargs)
+        except httpx.TimeoutException as exc:
+            log.warning("servicecenter timeout", extra={"pfad": pfad.split("?")[0]})
+            raise ApiFehler("timeout") from exc
+        except httpx.HTTPError as exc:
+            log.warning("servicecenter unreachable: %s", type(exc).__name__)
+            raise ApiFehler(type(exc).__name__) from exc
+        if antwort.status_code == 404:
+            raise NichtGefunden()
+        if antwort.status_code == 429:
+            raise ZuVieleVersuche()
+        if antwort.status_code >= 400:
+            log.warning("servicecenter answered %s", antwort.status_code)
+            raise ApiFehler(f"HTTP {antwort.status_code}")
+        return antwort
+
+    @staticmethod
+    def _json(antwort: httpx.Response) -> Any:
+        try:
+            return antwort.json()
+        except ValueError as exc:
+            raise ApiFehler("invalid JSON") from exc
+
+    async def suchen(self, frage: str, limit: int = 3) -> list[dict[str, Any]]:
+        frage = frage.strip()[:500]
+        if not frage:
+            return []
+        antwort = await self._anfrage("GET", "/api/v1/leistungen", params={"q": frage, "limit": limit})
+        daten = self._json(antwort)
+        treffer = daten.get("treffer") if isinstance(daten, dict) else None
+        if not isinstance(treffer, list):
+            raise ApiFehler("unexpected search answer")
+        return treffer
+
+    async def leistung(self, leistung_id: int | str) -> dict[str, Any]:
+        return self._json(await self._anfrage("GET", f"/api/v1/leistungen/{int(leistung_id)}"))
+
+    async def status(self, nummer: str, code: str) -> dict[str, Any]:
+        return self._json(await self._anfrage("GET", f"/api/v1/status/{quote(nummer, safe='')}", params={"code": code}))
+
+    async def uebergabe(self, conversation_id: str, *, grund: str, leistung_id: int | None) -> dict[str, Any]:
+        return self._json(await self._anfrage(
+            "POST", f"/api/v1/chat/bot/{quote(conversation_id, safe='')}/uebergabe",
+            json={"grund": grund, "leistung_id": leistung_id},
+        ))
+
+    async def maengel(
+        self, conversation_id: str, *, was: str, wo: str, email: str | None, einwilligung: bool
+    ) -> dict[str, Any]:
+        return self._json(await self._anfrage(
+            "POST", f"/api/v1/chat/bot/{quote(conversation_id, safe='')}/maengel",
+            json={"was": was, "wo": wo, "email": email, "einwilligung": einwilligung},
+        ))
