@@ -145,6 +145,8 @@ def automatik_erkennen(ctx: Kontext) -> None:
         if mail.kopf_wert(name) is not None:
             art = "abwesenheit" if ABWESENHEIT_BETREFF.search(betreff) else "autoreply"
             _markieren(ctx, art, name)
+    if any(mail.kopf_wert(n) is not None for n in LISTEN_KOEPFE):
+        _markieren(ctx, "liste", "list-header")
     if any(p in praezedenz for p in ("bulk", "junk", "list", "auto_reply", "auto-reply")):
         if "list" in praezedenz:
             art = "liste"
@@ -153,8 +155,6 @@ def automatik_erkennen(ctx: Kontext) -> None:
         else:
             art = "autoreply"
         _markieren(ctx, art, f"precedence: {praezedenz.strip()[:20]}")
-    if any(mail.kopf_wert(n) is not None for n in LISTEN_KOEPFE):
-        _markieren(ctx, "liste", "list-header")
     if ABWESENHEIT_BETREFF.search(betreff):
         _markieren(ctx, "abwesenheit", "betreff abwesenheit")
     elif ctx.klasse == "buerger" and ABWESENHEIT_TEXT.search(mail.text[:2000]) and len(mail.text) < 3000:
