@@ -13,8 +13,8 @@ from kanaele.email.kontext import Kontext
 
 ANTWORTKOPF = re.compile(
     r"^\s*(?:"
-    r"am\s.{3,120}?schrieb\s.{0,160}?:\s*$"  # Am 3. März 2026 um 10:00 schrieb Max <m@x.de>:
-    r"|on\s.{3,160}?wrote:\s*$"
+    r"am\s[^\n]{3,120}?schrieb\b[^\n]{0,160}?(?:\n[^\n]{0,160}?)?:\s*$"  # Am 3. März … schrieb Max <m@x.de>:
+    r"|on\s[^\n]{3,160}?(?:\n[^\n]{0,160}?)?wrote:\s*$"  # (mail clients wrap the address onto a 2nd line)
     r"|-{2,}\s*(?:ursprüngliche nachricht|original message|weitergeleitete nachricht|forwarded message)\s*-{2,}"
     r"|_{10,}\s*$"  # Outlook's line before "Von:"
     r"|(?:von|from):\s.+\n\s*(?:gesendet|sent|datum|date):\s"
