@@ -165,7 +165,10 @@ def nachricht_bauen(mail: Mail, settings, *, jetzt: datetime) -> EmailMessage:
         text = f"{text.rstrip()}\n\n-- \n{signatur}\n"
         if html is not None:
             sig_html = "<br>\n".join(html_lib.escape(z) for z in signatur.splitlines())
-            html = f'{html}\n<p class="signatur">-- <br>\n{sig_html}</p>\n'
+            block = f'<p class="signatur">-- <br>\n{sig_html}</p>\n'
+            ende = html.lower().rfind("</body>")
+            # Inside the body of a full HTML document, else appended.
+            html = f"{html[:ende]}{block}{html[ende:]}" if ende >= 0 else f"{html}\n{block}"
     msg.set_content(text, charset="utf-8", cte="quoted-printable")
     if html is not None:
         msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
@@ -256,6 +259,8 @@ class MailVersand:
         if mail is None:
             log.info("mail_nichts_zu_senden", extra={"outbox_id": eintrag.id, "art": eintrag.art})
             return
+        if speicher.adresse_normal(mail.an) == speicher.adresse_normal(self.settings.mail_absender):
+            raise EndgueltigerFehler("Nicht gesendet: Empfänger ist unsere eigene Adresse (Schleifenschutz).")
         if speicher.ist_unzustellbar(session, mail.an):
             raise EndgueltigerFehler("Nicht gesendet: die Adresse ist nach einem harten Bounce als unzustellbar "
                                      "markiert.")
@@ -331,8 +336,10 @@ class MailVersand:
         ticket_id = p.get("ticket_id")
         in_reply_to, refs = faden(session, ticket_id)
         nummer = _nummer(session, ticket_id)
-        betreff = inhalt.betreff if nummer is None or f"[{nummer}]" in inhalt.betreff else \
-            f"{inhalt.betreff} [{nummer}]"
+        betreff = inhalt.betreff
+        if nummer is not None and f"[{nummer}]" not in betreff:
+            # "Ihr Anliegen 115-…: Titel" → "Ihr Anliegen: Titel [115-…]": the tag form threads a reply.
+            betreff = f"{betreff.replace(f' {nummer}', '', 1)} [{nummer}]"
         return Mail(an=inhalt.empfaenger, betreff=betreff, text=inhalt.text, message_id=mid,
                     in_reply_to=in_reply_to, references=refs, automatisch="auto-generated",
                     queue_id=self._queue_von(session, ticket_id), ticket_id=ticket_id)

@@ -3,6 +3,8 @@ signature, retries on 4xx, permanent 5xx, hard-bounced addresses, STARTTLS/TLS w
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -134,6 +136,16 @@ def test_ohne_automatisch_keine_auto_kopfzeilen_und_standard_signatur(db_session
     assert m.get_content().rstrip().endswith("-- \nStandard-Signatur")
 
 
+def test_signatur_im_body_eines_html_dokuments(settings):
+    from kanaele.email.versand import Mail, nachricht_bauen
+
+    m = nachricht_bauen(Mail(an="x@example.org", betreff="b", text="t", message_id="<a@halle.example>",
+                             html="<!DOCTYPE html><html><body><p>Antwort</p></body></html>"), settings, jetzt=START)
+    m = email.message_from_bytes(m.as_bytes(), policy=email.policy.default)
+    html = m.get_body(("html",)).get_content()
+    assert html.index("Standard-Signatur") < html.index("</body>") and html.rstrip().endswith("</html>")
+
+
 def test_automatisch_nur_gueltige_werte(db_session, settings):
     with pytest.raises(ValueError):
         mail_vormerken(db_session, an="x@example.org", betreff="b", text="t", automatisch="yes", settings=settings)
@@ -210,6 +222,15 @@ def test_unzustellbare_adresse_wird_nie_angeschrieben(db_session, session_factor
     assert any("unzustellbar" in n for n in notizen(db_session, t))
 
 
+def test_nie_an_die_eigene_adresse(db_session, session_factory, settings, senke, zeit):
+    mail_vormerken(db_session, an="115@Halle.example", betreff="b", text="t", jetzt=zeit(), settings=settings)
+    db_session.commit()
+    worker(session_factory, settings, zeit).runde()
+    db_session.expire_all()
+    zeile = db_session.scalars(select(OutboxEintrag).where(OutboxEintrag.art == ART)).one()
+    assert zeile.status == OutboxStatus.fehlgeschlagen and "Schleifenschutz" in zeile.fehler and not senke.mails
+
+
 def test_server_nicht_erreichbar_ist_voruebergehend(db_session, session_factory, db_url, zeit):
     settings = mail_settings(db_url, freier_port())  # nobody listens there
     mail_vormerken(db_session, an="x@example.org", betreff="b", text="t", jetzt=zeit(), settings=settings)
@@ -272,7 +293,7 @@ def test_status_email_automatisch_markiert(db_session, session_factory, settings
     [e] = senke.mails
     m = e.nachricht
     assert m["Auto-Submitted"] == "auto-generated" and m["Precedence"] == "bulk"
-    assert t.nummer in m["Subject"] and "Standard-Signatur" in m.get_content()
+    assert m["Subject"] == f"Ihr Anliegen: In Bearbeitung [{t.nummer}]" and "Standard-Signatur" in m.get_content()
 
 
 def test_desk_antwort_und_uebergabe_email(db_session, session_factory, settings, senke, zeit):
