@@ -151,6 +151,8 @@ class MailEmpfaenger:
         self._controller = _Controller(self.handler, lmtp=lmtp, max_bytes=max_bytes, **kwargs)
 
     def start(self) -> None:
+        # aiosmtpd logs envelope addresses and peers at INFO ("mail.log"): no personal data in our logs.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._controller.start()
         log.info("mail_empfang_gestartet", extra={"host": self.host, "port": self.port,
                                                  "protokoll": "lmtp" if self.lmtp else "smtp"})

@@ -213,3 +213,13 @@ def test_fehler_in_der_verarbeitung_verliert_nichts(db_session, empfaenger_bauen
     assert fehler == {} and "gespeichert" in antwort
     [eingang] = eingaenge(db_session)
     assert eingang.status == "neu" and eingang.roh  # kept for reprocessing
+
+
+def test_logs_ohne_adressen(empfaenger_bauen, caplog):
+    e, _ = empfaenger_bauen()
+    with caplog.at_level("DEBUG"):
+        senden(e.port, mail())
+        e.warten()
+    text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "mail_angenommen" in text
+    assert "absender@example.org" not in text and "115@halle.example" not in text and "erika" not in text
