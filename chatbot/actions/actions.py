@@ -225,9 +225,9 @@ def zugangscode_finden(text: str) -> str | None:
     text = (text or "").strip()
     if m := ZUGANGSCODE.search(text):
         return "-".join(g.upper() for g in m.groups())
-    roh = re.sub(r"[\s-]", "", text)
-    if len(roh) == 12 and roh.isalnum():
-        return "-".join(roh[i:i + 4].upper() for i in range(0, 12, 4))
+    # Also accepted: the code typed as one block or in three groups of four, without hyphens.
+    if m := re.fullmatch(r"([A-Za-z0-9]{4}) ?([A-Za-z0-9]{4}) ?([A-Za-z0-9]{4})", text):
+        return "-".join(g.upper() for g in m.groups())
     return None
 
 
@@ -243,6 +243,8 @@ class ValidateStatusForm(FormValidationAction):
     def validate_ticketnummer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:
+            return {"ticketnummer": None}
         if _intent(tracker) in ABBRUCH:
             return {"ticketnummer": None}
         nummer = ticketnummer_finden(str(value or "")) or ticketnummer_finden(_text(tracker))
@@ -253,6 +255,8 @@ class ValidateStatusForm(FormValidationAction):
     def validate_zugangscode(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:
+            return {"zugangscode": None}
         if _intent(tracker) in ABBRUCH:
             return {"zugangscode": None}
         code = zugangscode_finden(str(value or ""))
@@ -361,6 +365,8 @@ class ValidateMaengelForm(FormValidationAction):
     def validate_maengel_was(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:  # reset before the form (action_maengel_vorbereiten): nothing to check
+            return {"maengel_was": None}
         text = str(value or "").strip()
         if _intent(tracker) in ABBRUCH:
             return {"maengel_was": None}
@@ -372,6 +378,8 @@ class ValidateMaengelForm(FormValidationAction):
     def validate_maengel_wo(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:  # reset before the form (action_maengel_vorbereiten): nothing to check
+            return {"maengel_wo": None}
         text = str(value or "").strip()
         if _intent(tracker) in ABBRUCH:
             return {"maengel_wo": None}
@@ -383,6 +391,8 @@ class ValidateMaengelForm(FormValidationAction):
     def validate_maengel_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:  # reset before the form (action_maengel_vorbereiten): nothing to check
+            return {"maengel_email": None}
         text = str(value or "").strip()
         if _intent(tracker) in ABBRUCH:
             return {"maengel_email": None}
@@ -395,6 +405,13 @@ class ValidateMaengelForm(FormValidationAction):
             "oder antworten Sie mit „nein“."
         )
         return {"maengel_email": None}
+
+
+    def validate_maengel_einwilligung(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # Only an explicit yes counts as consent.
+        return {"maengel_einwilligung": value if isinstance(value, bool) else None}
 
 
 class ActionMaengelAbsenden(Action):

@@ -16,6 +16,9 @@ from urllib.parse import quote
 import httpx
 
 log = logging.getLogger(__name__)
+# httpx logs every request URL at INFO: that would put citizens' questions (q=…) and status access codes
+# (code=…) into the action server's log.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class ApiFehler(Exception):

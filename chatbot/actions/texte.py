@@ -194,7 +194,8 @@ FOLGE_WOERTER = set(
     zuständig zustendig zuständige stelle amt behörde adresse wohin hingehen kontakt telefonnummer
     online onlien onlin internet digital digitale elektronisch portal link app handy zuhause post e-mail email
     machen erledigen beantragen antrag stellen kann können geht gehts möglich persönlich vorbeikommen erscheinen
-    alles dinge sachen so nur haben habt hat
+    alles dinge sachen so nur haben habt hat damit dann eigentlich genau jetzt hier dort wieder nochmal denn
+    mich nicht kein keine gerne würde möchte will wollte soll sollte ihr ihre euer eure unsere unser
     """.split()
 )
 
