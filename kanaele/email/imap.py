@@ -30,6 +30,7 @@ from kanaele.email.models import MailEingang
 
 log = logging.getLogger(__name__)
 
+HINWEIS_BETREFF = "Ihre Nachricht konnte nicht angenommen werden"
 IDLE_HOECHSTENS_SEKUNDEN = 25 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
 _SYSTEM_ABSENDER = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounce[s]?)([+-].*)?@", re.I)
 
@@ -163,6 +164,10 @@ class ImapAbruf:
             return
         from kanaele.email.versand import mail_vormerken
 
+        if self._hinweis_kuerzlich(adresse):  # one notice per sender and day (RFC 3834 spirit: no storms)
+            log.info("imap_zu_gross_hinweis_schon_gesendet", extra={"groesse": groesse})
+            return
+
         betreff = str(email.header.make_header(email.header.decode_header(str(kopf.get("Subject") or ""))))
         mb = self.s.mail_max_bytes / (1024 * 1024)
         text = (
@@ -175,11 +180,25 @@ class ImapAbruf:
             "Mit freundlichen Grüßen\nIhr Servicecenter 115"
         )
         with self.sessions() as s:
-            mail_vormerken(s, an=adresse, betreff="Ihre Nachricht konnte nicht angenommen werden", text=text,
+            mail_vormerken(s, an=adresse, betreff=HINWEIS_BETREFF, text=text,
                            in_reply_to=str(kopf.get("Message-ID") or "").strip() or None,
                            automatisch="auto-replied", settings=self.s)
             s.commit()
         log.info("imap_zu_gross_hinweis_vorgemerkt", extra={"groesse": groesse})
+
+    def _hinweis_kuerzlich(self, adresse: str) -> bool:
+        from datetime import timedelta
+
+        from kanaele.email.versand import ART
+        from servicecenter.outbox.models import OutboxEintrag
+        from wissensdatenbank.basis import jetzt
+
+        grenze = jetzt() - timedelta(hours=24)
+        with self.sessions() as s:
+            zeilen = s.scalars(select(OutboxEintrag.payload).where(OutboxEintrag.art == ART,
+                                                                  OutboxEintrag.erstellt_am >= grenze))
+            return any(p.get("betreff") == HINWEIS_BETREFF and str(p.get("an", "")).lower() == adresse.lower()
+                       for p in zeilen)
 
     # --- loop --------------------------------------------------------------------------------------------
     def warten(self, client: IMAPClient, stopp: threading.Event) -> None:

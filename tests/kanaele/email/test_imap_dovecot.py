@@ -143,6 +143,14 @@ def test_zu_gross_abgelehnt_mit_hoeflichem_hinweis(db_session, session_factory, 
     p = hinweis.payload
     assert p["an"] == "erika@example.org" and p["automatisch"] == "auto-replied"
     assert "zu groß" in p["text"] and "Riesige Anlage" in p["text"]
+    # a second oversize mail of the same sender the same day: moved, but no second notice
+    postfach.append("INBOX", mail("Noch eine riesige Anlage", groesse=80_000))
+    client = abruf.verbinden()
+    assert abruf.einmal(client).abgelehnt == 1
+    client.logout()
+    assert len(inhalt(postfach, "Abgelehnt")) == 3
+    db_session.expire_all()
+    assert len(db_session.scalars(select(OutboxEintrag).where(OutboxEintrag.art == ART)).all()) == 1
 
 
 def test_idle_wird_genutzt(db_session, session_factory, db_url, dovecot, postfach):
