@@ -17,7 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
 
-from kanaele.email import speicher
+from kanaele.email import speicher, versand
 from kanaele.email.faden import betreff_normal
 from kanaele.email.kontext import Kontext
 from kanaele.email.triage import zustaendige_queue
@@ -97,10 +97,10 @@ def _registrieren(ctx: Kontext, ticket: Ticket) -> None:
 def _status_mails_verwerfen(ctx: Kontext, ticket: Ticket) -> None:
     """The answer mail already tells the citizen everything: drop the status mail that the state change to
     'erledigt' queued in this same transaction (it would be a second, redundant mail)."""
-    for eintrag in ctx.session.scalars(
-        select(OutboxEintrag).where(OutboxEintrag.art == "status_email", OutboxEintrag.erstellt_am == ctx.jetzt)
-    ):
-        if (eintrag.payload or {}).get("ticket_id") == ticket.id:
+    # The row was written by this session a moment ago, so it is in the identity map (no table scan).
+    for eintrag in list(ctx.session.identity_map.values()):
+        if (isinstance(eintrag, OutboxEintrag) and eintrag.art == "status_email"
+                and (eintrag.payload or {}).get("ticket_id") == ticket.id and eintrag.erstellt_am == ctx.jetzt):
             ctx.session.delete(eintrag)
     ctx.session.flush()
 
@@ -250,8 +250,6 @@ def antwort_rendern(ctx: Kontext, ticket: Ticket, leistung: Leistung) -> tuple[s
 
 
 def _automatisch_antworten(ctx: Kontext, ticket: Ticket, leistung_id: int) -> None:
-    from kanaele.email import versand  # A2's module; imported late so the pipeline loads without it in tests
-
     leistung = ctx.session.get(Leistung, leistung_id)
     if leistung is None:
         return

@@ -110,10 +110,40 @@ VERWANDTE = {"iso2022_jp": ("cp932", "euc_jp"), "shift_jis": ("cp932",), "euc_jp
 _EINBYTE = re.compile(r"^(cp125\d|iso8859_\d+|latin_1|ascii|koi8_[ru]|mac_roman|cp874)$")
 
 
+def _iso2022jp_erweitert(daten: bytes) -> str:
+    """ISO-2022-JP with vendor extensions (NEC circled numbers etc., "CP50220"), which Python's codec refuses:
+    the two-byte runs are moved to EUC form and read as EUC-JIS-2004."""
+    aus = bytearray()
+    zweibyte = False
+    i = 0
+    while i < len(daten):
+        if daten[i] == 0x1B and i + 2 < len(daten):
+            folge = daten[i + 1:i + 3]
+            if folge in (b"$B", b"$@"):
+                zweibyte, i = True, i + 3
+                continue
+            if folge in (b"(B", b"(J"):
+                zweibyte, i = False, i + 3
+                continue
+        b = daten[i]
+        if zweibyte and b > 0x20 and i + 1 < len(daten) and daten[i + 1] > 0x20:
+            aus += bytes((b | 0x80, daten[i + 1] | 0x80))
+            i += 2
+            continue
+        aus.append(b)
+        i += 1
+    return bytes(aus).decode("euc_jis_2004", errors="replace")
+
+
 def bytes_dekodieren(daten: bytes, charset: str | None = None, hinweise: tuple[str, ...] = ()) -> str:
     """Decode with the declared charset (and its relatives), else UTF-8, else the charsets hinted by the rest
     of the mail, else Windows-1252, else Latin-1 (never fails)."""
     cs = _charset_name(charset)
+    if cs == "iso2022_jp" and b"\x1b$" in daten:
+        try:
+            return daten.decode(cs)
+        except UnicodeDecodeError:
+            return _iso2022jp_erweitert(daten)
     kette: list[str | None] = [cs, *VERWANDTE.get(cs or "", ()), "utf-8"]
     # Multi-byte charsets first: they fail on foreign bytes, single-byte ones accept anything.
     for hn in sorted((_charset_name(h) for h in hinweise), key=lambda c: bool(c and _EINBYTE.match(c))):

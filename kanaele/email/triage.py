@@ -122,12 +122,17 @@ def triage(wdb, betreff: str, text: str, *, limit: int = 3) -> TriageErgebnis:
     ergebnis = TriageErgebnis(prioritaet=prioritaet_erkennen(betreff, text),
                               sprache=sprache_erkennen(f"{betreff} {text}"))
     listen: list[tuple[float, list]] = []
-    if b:
+    # Subject and body together first: when that search alone is sure, the other two are not needed (each
+    # search costs ~10 ms); otherwise subject and body are searched on their own as well and fused.
+    if b and koerper:
+        listen.append((1.0, wdb.suche(f"{b}. {koerper}", limit=10)))
+        if not (listen[0][1] and listen[0][1][0].konfidenz == "sicher"):
+            listen.append((1.2, wdb.suche(b, limit=10)))
+            listen.append((1.0, wdb.suche(koerper, limit=10)))
+    elif b:
         listen.append((1.2, wdb.suche(b, limit=10)))
-    if koerper:
+    elif koerper:
         listen.append((1.0, wdb.suche(koerper, limit=10)))
-        if b:
-            listen.append((1.0, wdb.suche(f"{b}. {koerper}", limit=10)))
     ergebnis.suchtext = f"{b}\n{koerper}".strip()
     if not listen:
         return ergebnis
