@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kanaele.email import speicher, versand
 from kanaele.email.faden import betreff_normal
@@ -94,13 +94,18 @@ def _registrieren(ctx: Kontext, ticket: Ticket) -> None:
                                         richtung="ein", adresse=ctx.mail.von_adresse)
 
 
-def _status_mails_verwerfen(ctx: Kontext, ticket: Ticket) -> None:
+def _letzte_outbox_id(ctx: Kontext) -> int:
+    return ctx.session.scalar(select(func.max(OutboxEintrag.id))) or 0
+
+
+def _status_mails_verwerfen(ctx: Kontext, ticket: Ticket, seit_id: int) -> None:
     """The answer mail already tells the citizen everything: drop the status mail that the state change to
-    'erledigt' queued in this same transaction (it would be a second, redundant mail)."""
-    # The row was written by this session a moment ago, so it is in the identity map (no table scan).
-    for eintrag in list(ctx.session.identity_map.values()):
-        if (isinstance(eintrag, OutboxEintrag) and eintrag.art == "status_email"
-                and (eintrag.payload or {}).get("ticket_id") == ticket.id and eintrag.erstellt_am == ctx.jetzt):
+    'erledigt' queued in this same transaction (it would be a second, redundant mail). Only rows written after
+    `seit_id` are looked at (primary-key range, no table scan)."""
+    for eintrag in ctx.session.scalars(
+        select(OutboxEintrag).where(OutboxEintrag.id > seit_id, OutboxEintrag.art == "status_email")
+    ):
+        if (eintrag.payload or {}).get("ticket_id") == ticket.id:
             ctx.session.delete(eintrag)
     ctx.session.flush()
 
@@ -274,6 +279,7 @@ def _automatisch_antworten(ctx: Kontext, ticket: Ticket, leistung_id: int) -> No
                                    alt=None, neu=f"nachricht:{artikel.id}"))
     ctx.session.add(TicketHistorie(ticket_id=ticket.id, benutzer_id=None, zeitpunkt=ctx.jetzt, feld=HISTORIE_AUTO,
                                    alt=None, neu=leistung.leistungsname[:200]))
+    seit_id = _letzte_outbox_id(ctx)
     tickets.ticket_aendern(ctx.session, ticket, version=None, benutzer=None, einstellungen=ctx.ticket_einstellungen,
                            status=Zustand.erledigt, jetzt=ctx.jetzt)
-    _status_mails_verwerfen(ctx, ticket)
+    _status_mails_verwerfen(ctx, ticket, seit_id)
