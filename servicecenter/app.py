@@ -142,6 +142,10 @@ def create_app(
     from kanaele.chat.api import einrichten as chat_einrichten
 
     chat_einrichten(app, get_session=get_session)
+    # [email-router] e-mail channel in the desk: suggested Leistungen and the one-click answer on e-mail tickets
+    from kanaele.email.views import einrichten as email_einrichten
+
+    email_einrichten(app, get_session=get_session)
     app.include_router(web_router(get_session=get_session, get_wissensdatenbank=get_wissensdatenbank, jetzt=jetzt,
                                   settings=settings))
     app.mount("/static", StaticFiles(directory=HIER / "static"), name="static")

@@ -337,6 +337,28 @@ def kanalmix(session: Session, z: Zeitraum) -> Tabelle:
     return t
 
 
+# History field written when the system answered a ticket by itself (e-mail channel, kanaele.email.aktionen).
+AUTOMATISCH_BEANTWORTET = "automatisch_beantwortet"
+
+
+def email_antworten(session: Session, z: Zeitraum) -> Tabelle:
+    """E-mail tickets of the period: answered by the system at once vs. left to the staff."""
+    gesamt = session.scalar(select(func.count()).select_from(Ticket).where(
+        Ticket.kanal == Kanal.email, Ticket.erstellt_am >= z.von, Ticket.erstellt_am < z.bis)) or 0
+    automatisch = session.scalar(
+        select(func.count(func.distinct(TicketHistorie.ticket_id)))
+        .join(Ticket, Ticket.id == TicketHistorie.ticket_id)
+        .where(TicketHistorie.feld == AUTOMATISCH_BEANTWORTET, Ticket.kanal == Kanal.email,
+               Ticket.erstellt_am >= z.von, Ticket.erstellt_am < z.bis)
+    ) or 0
+    t = Tabelle(["E-Mail-Tickets", "Anzahl", "Anteil"])
+    t.zeilen.append(["automatisch beantwortet (System)", automatisch, prozent(automatisch / gesamt if gesamt else None)])
+    t.zeilen.append(["von Mitarbeitenden bearbeitet", gesamt - automatisch,
+                     prozent((gesamt - automatisch) / gesamt if gesamt else None)])
+    t.zeilen.append(["gesamt", gesamt, prozent(1.0 if gesamt else None)])
+    return t
+
+
 def top_leistungen(session: Session, z: Zeitraum, limit: int = 10) -> Tabelle:
     zeilen = session.execute(
         select(Kontakt.leistung_id, func.count().label("n"))
@@ -482,7 +504,7 @@ class Dashboard:
     wissensluecken: Tabelle | None
 
 
-FIGUREN = ("erstloesung", "servicelevel", "weiterleitung", "backlog", "ueberfaellig", "kanalmix", "leistungen",
+FIGUREN = ("erstloesung", "servicelevel", "weiterleitung", "backlog", "ueberfaellig", "kanalmix", "email", "leistungen",
            "wissensluecken", "volumen_stunde", "volumen_tag", "servicelevel_verlauf")
 
 
@@ -497,7 +519,7 @@ def dashboard(session: Session, z: Zeitraum, *, jetzt: datetime, schwelle: int =
         kennzahlen=[k1, k2, k3],
         tabellen={"erstloesung": t1, "servicelevel": t2, "weiterleitung": t3, "backlog": backlog(session, jetzt),
                   "ueberfaellig": ueberfaellige(session, jetzt, tz), "kanalmix": kanalmix(session, z),
-                  "leistungen": top_leistungen(session, z)},
+                  "leistungen": top_leistungen(session, z), "email": email_antworten(session, z)},
         verlaeufe={"volumen_stunde": volumen_pro_stunde(session, z), "volumen_tag": volumen_pro_tag(session, z),
                    "servicelevel_verlauf": servicelevel_verlauf(session, z, schwelle, anrufe)},
         wissensluecken=wissensluecken(session),
@@ -515,6 +537,7 @@ def figur_tabelle(session: Session, figur: str, z: Zeitraum, *, jetzt: datetime,
         "ueberfaellig": lambda: ueberfaellige(session, jetzt, tz),
         "kanalmix": lambda: kanalmix(session, z),
         "leistungen": lambda: top_leistungen(session, z),
+        "email": lambda: email_antworten(session, z),
         "wissensluecken": lambda: wissensluecken(session),
         "volumen_stunde": lambda: volumen_pro_stunde(session, z).tabelle,
         "volumen_tag": lambda: volumen_pro_tag(session, z).tabelle,

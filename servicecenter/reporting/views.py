@@ -25,6 +25,7 @@ FIGUR_TITEL = {
     "backlog": "Rückstand je Queue",
     "ueberfaellig": "Überfällige Tickets",
     "kanalmix": "Kanalmix",
+    "email": "E-Mail: automatisch beantwortet",
     "leistungen": "Häufigste Leistungen",
     "wissensluecken": "Wissenslücken",
     "volumen_stunde": "Aufkommen je Stunde",
