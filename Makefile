@@ -103,6 +103,7 @@ bench: setup rasa-venv
 	$(BIN)/python bench/http_suche.py
 	$(BIN)/python bench/desk.py
 	$(BIN)/python bench/uebergabe.py
+	$(BIN)/python bench/email.py --korpus $(KORPUS)/mail-corpus
 	$(BIN)/python bench/chat_nlu.py
 
 clean:

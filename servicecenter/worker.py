@@ -177,6 +177,10 @@ def aus_settings(settings, *, name: str | None = None) -> Worker:
         from kanaele.email.versand import MailVersand
 
         handler.append(MailVersand(settings))
+    # [email-aufbewahrung] housekeeping only (no outbox kinds): raw inbound mails are deleted after the retention period
+    from kanaele.email.pipeline import MailAufbewahrung
+
+    handler.append(MailAufbewahrung(settings.mail_roh_aufbewahren_tage))
     w = Worker(sessions=sessions, handler=handler, einstellungen=WorkerEinstellungen.aus(settings),
                client=httpx.Client(headers={"User-Agent": "servicecenter115-worker"}))
     if name:

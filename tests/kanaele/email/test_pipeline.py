@@ -339,3 +339,19 @@ def test_aufbewahrung_loescht_rohmails_wirklich(verarbeitung, db_session, uhr):
     db_session.commit()
     assert db_session.scalar(select(MailEingang.roh).where(MailEingang.id == neu)) is None
     assert verarbeitung.verarbeiten(alt).fehler.startswith("Rohmail wurde")
+
+
+def test_worker_aufraeumen_loescht_alte_rohmails(verarbeitung, db_session, session_factory, settings):
+    from servicecenter.worker import Worker, aus_settings
+
+    eid = verarbeitung.annehmen(mail("buerger_ausweis.eml"), quelle="test")
+    assert any(isinstance(h, MailAufbewahrung) for h in aus_settings(settings).handler)
+    w = Worker(sessions=session_factory, handler=[MailAufbewahrung(settings.mail_roh_aufbewahren_tage)],
+               uhr=lambda: START.replace(month=4))  # 30 days later: still kept (default 90)
+    w.aufraeumen()
+    db_session.expire_all()
+    assert db_session.scalar(select(MailEingang.roh).where(MailEingang.id == eid)) is not None
+    w.uhr = lambda: START.replace(month=7)  # 121 days later
+    w.aufraeumen()
+    db_session.expire_all()
+    assert db_session.scalar(select(MailEingang.roh).where(MailEingang.id == eid)) is None
