@@ -115,6 +115,32 @@ def mail_imap(
     starten(s, einmal=einmal)
 
 
+@app.command("mail-verarbeiten")
+def mail_verarbeiten(
+    ids: Annotated[list[int] | None, typer.Option("--id", help="Nur diese Eingangs-ID(s) erneut verarbeiten")] = None,
+    freigeben: Annotated[list[int] | None, typer.Option(
+        "--freigeben", help="Vom Tageslimit zurückgehaltene Mail(s) nach Prüfung verarbeiten")] = None,
+) -> None:
+    """Verarbeitet gespeicherte E-Mails erneut: ohne Optionen alle mit Status „fehler“ oder „neu“."""
+    from kanaele.email.empfang import pipeline_bauen
+    from servicecenter.db import make_engine, make_sessionmaker
+
+    s = get_settings()
+    v = pipeline_bauen(s, make_sessionmaker(make_engine(s.database_url)))
+    if freigeben:
+        ergebnisse = [v.freigeben(i) for i in freigeben]
+    elif ids:
+        ergebnisse = [v.verarbeiten(i) for i in ids]
+    else:
+        ergebnisse = v.erneut_verarbeiten()
+    for e in ergebnisse:
+        typer.echo(f"{e.eingang_id}: {e.status}" + (f" ({e.aktion})" if e.aktion else "")
+                   + (f" – {e.fehler}" if e.fehler else ""))
+    typer.echo(f"{len(ergebnisse)} Mail(s) verarbeitet, {sum(e.status == 'fehler' for e in ergebnisse)} mit Fehler.")
+    if any(e.status == "fehler" for e in ergebnisse):
+        raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bringt die Datenbank auf den neuesten Stand (Alembic)."""

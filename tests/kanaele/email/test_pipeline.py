@@ -355,3 +355,32 @@ def test_worker_aufraeumen_loescht_alte_rohmails(verarbeitung, db_session, sessi
     w.aufraeumen()
     db_session.expire_all()
     assert db_session.scalar(select(MailEingang.roh).where(MailEingang.id == eid)) is None
+
+
+def test_cli_verarbeitet_fehlgeschlagene_mails_erneut(tmp_path, monkeypatch):
+    """`servicecenter mail-verarbeiten` on a database of its own (the CLI opens its own connections)."""
+    from typer.testing import CliRunner
+
+    from kanaele.email import speicher
+    from servicecenter.cli import app
+    from servicecenter.db import make_engine, make_sessionmaker
+    from servicecenter.migrate import upgrade
+    from servicecenter.settings import get_settings
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        eid = speicher.roh_speichern(s, mail("latin1.eml"), quelle="cli").id  # stored, never processed
+        s.commit()
+    monkeypatch.setenv("SERVICECENTER_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        lauf = CliRunner().invoke(app, ["mail-verarbeiten"])
+    finally:
+        get_settings.cache_clear()
+    assert lauf.exit_code == 0, lauf.output
+    assert f"{eid}: verarbeitet (ticket)" in lauf.output and "1 Mail(s) verarbeitet, 0 mit Fehler" in lauf.output
+    with make_sessionmaker(engine)() as s:
+        assert s.get(MailEingang, eid).ticket_id is not None
+    engine.dispose()
