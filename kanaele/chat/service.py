@@ -309,7 +309,9 @@ def an_bot_zurueck(session: Session, gespraech: ChatGespraech, *, jetzt: datetim
 
 
 def resume_ereignisse() -> list[dict[str, str]]:
-    return [{"event": "resume"}, {"event": "action_listen"}]
+    """`resume`, then `action_listen` as Rasa 3.6 spells it (an ActionExecuted event; a bare
+    {"event": "action_listen"} fails Rasa's schema validation with 400)."""
+    return [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 
 
 # --- tickets -------------------------------------------------------------------------------------------------------

@@ -222,6 +222,8 @@
 
   Widget.prototype.schicken = function (text, anzeige) {
     var self = this;
+    if (this.beschaeftigt) { return; }  // one turn at a time: the answers stay in order
+    this.beschaeftigt = true;
     this.sicherstellen();
     this.fehler.textContent = "";
     this.senden.disabled = true;
@@ -241,6 +243,7 @@
     }, function () {
       self.fehler.textContent = "Keine Verbindung zum Servicecenter. Bitte versuchen Sie es noch einmal oder rufen Sie die 115 an.";
     }).then(function () {
+      self.beschaeftigt = false;
       self.senden.disabled = false;
       self.feld.focus();
     });

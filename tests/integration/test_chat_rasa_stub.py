@@ -225,7 +225,7 @@ def test_uebergabe_im_zug_agent_antwortet_live_und_gibt_zurueck(servicecenter, s
     r = httpx.post(f"{url}/desk/chats/{gid}/zurueckgeben", headers=agent, timeout=5)
     assert r.status_code == 303 and r.headers["location"] == "/desk/chats"
     instanz = next(s for s in stubs if any(sender == gid for sender, _ in s.nachrichten))
-    assert instanz.ereignisse[-1] == (gid, [{"event": "resume"}, {"event": "action_listen"}], RASA_TOKEN)
+    assert instanz.ereignisse[-1] == (gid, [{"event": "resume"}, {"event": "action", "name": "action_listen"}], RASA_TOKEN)
     d = senden(url, gid, "Personalausweis beantragen")
     assert d["eigentuemer"] == "bot" and d["antworten"][0]["text"].startswith(instanz.name)
 

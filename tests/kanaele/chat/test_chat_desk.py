@@ -105,7 +105,7 @@ def test_an_bot_zurueckgeben(wartend, web_client):
         assert events.call_count == 1
         anfrage = events.calls[0].request
         assert anfrage.url.params["token"] == RASA_TOKEN
-        assert json.loads(anfrage.content) == [{"event": "resume"}, {"event": "action_listen"}]
+        assert json.loads(anfrage.content) == [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
         antwort = web_client.post(f"/api/v1/chat/{g}/nachrichten", json={"text": "Noch eine Frage"}).json()
         assert antwort["eigentuemer"] == "bot" and antwort["antworten"][0]["text"] == "Bot" and hook.call_count == 1
     assert service.TEXT_ZURUECK_AN_BOT in [n["text"] for n in web_client.get(f"/api/v1/chat/{g}").json()[
