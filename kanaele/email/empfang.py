@@ -14,13 +14,17 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import select
 
 from kanaele.email import speicher
+from kanaele.email.models import MailEingang
+from wissensdatenbank.basis import jetzt as _jetzt
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +121,23 @@ class EmpfangsHandler:
         except Exception:  # the raw mail is stored: it can be reprocessed
             log.exception("mail_verarbeitung_fehlgeschlagen", extra={"eingang_id": eingang_id})
 
+    def liegengebliebene_nachholen(self, *, aelter_als: timedelta = timedelta(minutes=10),
+                                   jetzt: datetime | None = None) -> int:
+        """Queue stored mails that were never processed (the process died after the 250). Only older ones, so a
+        mail another process (IMAP poller, second receiver) is processing right now is left to it."""
+        if self.verarbeitung is None:
+            return 0
+        grenze = (jetzt or _jetzt()) - aelter_als
+        with self.sessions() as s:
+            ids = list(s.scalars(select(MailEingang.id).where(MailEingang.status == "neu",
+                                                             MailEingang.empfangen_am < grenze)
+                                 .order_by(MailEingang.id).limit(10_000)))
+        for eingang_id in ids:
+            self._pool.submit(self._verarbeiten, eingang_id)
+        if ids:
+            log.info("mail_nachgeholt", extra={"anzahl": len(ids)})
+        return len(ids)
+
     def warten(self) -> None:
         """Block until every processing job submitted so far has finished (tests, shutdown)."""
         self._pool.submit(lambda: None).result()
@@ -154,6 +175,7 @@ class MailEmpfaenger:
         # aiosmtpd logs envelope addresses and peers at INFO ("mail.log"): no personal data in our logs.
         logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._controller.start()
+        self.handler.liegengebliebene_nachholen()
         log.info("mail_empfang_gestartet", extra={"host": self.host, "port": self.port,
                                                  "protokoll": "lmtp" if self.lmtp else "smtp"})
 

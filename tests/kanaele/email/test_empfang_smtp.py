@@ -223,3 +223,19 @@ def test_logs_ohne_adressen(empfaenger_bauen, caplog):
     text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert "mail_angenommen" in text
     assert "absender@example.org" not in text and "115@halle.example" not in text and "erika" not in text
+
+
+def test_beim_start_liegengebliebene_mails_nachholen(db_session, session_factory, empfaenger_bauen):
+    """A mail stored before a crash (status "neu", never processed) is processed when the receiver starts;
+    a fresh one may belong to another running process and is left alone."""
+    from datetime import timedelta
+
+    from kanaele.email import speicher
+    from wissensdatenbank.basis import jetzt
+
+    alt = speicher.roh_speichern(db_session, mail().as_bytes(), quelle="smtp", jetzt=jetzt() - timedelta(hours=1))
+    frisch = speicher.roh_speichern(db_session, mail().as_bytes(), quelle="imap")
+    db_session.commit()
+    e, protokoll = empfaenger_bauen()
+    e.warten()
+    assert protokoll.ids == [alt.id] and frisch.id not in protokoll.ids
