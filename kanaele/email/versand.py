@@ -49,6 +49,7 @@ AUTOMATISCH = ("auto-replied", "auto-generated")
 MAX_REFERENCES = 20
 _ANTWORT_PRAEFIX = re.compile(r"^\s*((re|aw|wg|fw|fwd|antw)(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _ADRESSE = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
+_EINE_ADRESSE = re.compile(r"^[^\s<>@,;\"]+@[^\s<>@,;\"]+$")  # exactly one bare address, nothing to inject
 
 
 # --- queueing ---------------------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ class Mail:
 
 
 def _klammern(mid: str) -> str:
-    mid = mid.strip()
+    mid = "".join(str(mid).split())  # no whitespace, above all no CR/LF (header injection)
     return mid if mid.startswith("<") else f"<{mid}>"
 
 
@@ -259,6 +260,8 @@ class MailVersand:
         if mail is None:
             log.info("mail_nichts_zu_senden", extra={"outbox_id": eintrag.id, "art": eintrag.art})
             return
+        if not _EINE_ADRESSE.match(mail.an or ""):
+            raise EndgueltigerFehler("Nicht gesendet: ungültige Empfängeradresse.")
         if speicher.adresse_normal(mail.an) == speicher.adresse_normal(self.settings.mail_absender):
             raise EndgueltigerFehler("Nicht gesendet: Empfänger ist unsere eigene Adresse (Schleifenschutz).")
         if speicher.ist_unzustellbar(session, mail.an):

@@ -231,6 +231,22 @@ def test_nie_an_die_eigene_adresse(db_session, session_factory, settings, senke,
     assert zeile.status == OutboxStatus.fehlgeschlagen and "Schleifenschutz" in zeile.fehler and not senke.mails
 
 
+def test_kopfzeilen_injektion_wird_abgewiesen(db_session, session_factory, settings, senke, zeit):
+    mail_vormerken(db_session, an="x@example.org\r\nBcc: opfer@example.com", betreff="b", text="t", jetzt=zeit(),
+                   settings=settings)
+    mail_vormerken(db_session, an="y@example.org", betreff="Hallo\r\nBcc: opfer@example.com", text="t",
+                   in_reply_to="<a@b>\r\nBcc: opfer@example.com", jetzt=zeit(), settings=settings)
+    db_session.commit()
+    worker(session_factory, settings, zeit).runde()
+    db_session.expire_all()
+    zeilen = db_session.scalars(select(OutboxEintrag).where(OutboxEintrag.art == ART).order_by(OutboxEintrag.id)).all()
+    assert zeilen[0].status == OutboxStatus.fehlgeschlagen and "ungültige" in zeilen[0].fehler
+    [e] = senke.mails
+    kopf = e.roh.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert e.an == ["y@example.org"] and not any(z.lower().startswith(b"bcc") for z in kopf)
+    assert e.nachricht["Subject"] == "Hallo Bcc: opfer@example.com"
+
+
 def test_server_nicht_erreichbar_ist_voruebergehend(db_session, session_factory, db_url, zeit):
     settings = mail_settings(db_url, freier_port())  # nobody listens there
     mail_vormerken(db_session, an="x@example.org", betreff="b", text="t", jetzt=zeit(), settings=settings)
