@@ -114,6 +114,42 @@ def durchsatz(url: str, mails: list[bytes]) -> dict:
             "aktionen": zeilen, "ohne_ticket": ohne_ticket}
 
 
+def _prozess(url: str, mails: list[bytes], barriere, ergebnisse) -> None:
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    wdb = Wissensdatenbank(sessions, sync_intervall=3600)
+    wdb.aufbauen()
+    v = MailVerarbeitung(sessions, wdb, Settings(database_url=url, _env_file=None))
+    barriere.wait()
+    start = time.time()
+    for roh in mails:
+        v.annehmen(roh, quelle="cli")
+    ergebnisse.put((start, time.time(), len(mails)))
+    engine.dispose()
+
+
+def parallel(url: str, mails: list[bytes], prozesse: int) -> dict:
+    """Several receiving processes on one PostgreSQL database (how a busy mailbox would be run)."""
+    import multiprocessing as mp
+
+    datenbank_vorbereiten(url)[0].dispose()
+    ctx = mp.get_context("spawn")
+    barriere, ergebnisse = ctx.Barrier(prozesse), ctx.Queue()
+    teile = [mails[i::prozesse] for i in range(prozesse)]
+    ps = [ctx.Process(target=_prozess, args=(url, t, barriere, ergebnisse)) for t in teile]
+    for p in ps:
+        p.start()
+    werte = [ergebnisse.get(timeout=900) for _ in ps]
+    for p in ps:
+        p.join()
+    dauer = max(w[1] for w in werte) - min(w[0] for w in werte)
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        status = dict(s.execute(select(MailEingang.status, func.count()).group_by(MailEingang.status)).tuples().all())
+    engine.dispose()
+    return {"prozesse": prozesse, "mails_pro_s": round(sum(w[2] for w in werte) / dauer, 1), "status": status}
+
+
 def triage_quote(url: str) -> tuple[float, int]:
     engine, sessions, wdb = datenbank_vorbereiten(url)
     eintraege = yaml.safe_load(SET.read_text(encoding="utf-8"))["mails"]
@@ -130,6 +166,8 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=300, help="mails per database")
     ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/bench_mail",
                     help="PostgreSQL URL of a scratch database (its schema is dropped); empty: skip")
+    ap.add_argument("--prozesse", type=int, default=4,
+                    help="additionally: this many receiving processes in parallel on PostgreSQL (1: skip)")
     ap.add_argument("--korpus", default=str(WURZEL.parent / "shared" / "data" / "mail-corpus"))
     args = ap.parse_args()
     mails = mails_bauen(args.n)
@@ -165,6 +203,8 @@ def main() -> None:
         admin.dispose()
         pg = durchsatz(args.pg, mails)
         print(f"PostgreSQL: {pg}", flush=True)
+        if args.prozesse > 1:
+            print(f"PostgreSQL, parallel: {parallel(args.pg, mails, args.prozesse)}", flush=True)
 
     parsen = nur_parsen(mails)
     print(f"Nur Parsen (email-Paket): {parsen:.0f} Mails/s", flush=True)

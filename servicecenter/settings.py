@@ -169,6 +169,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["leistung"],
         description='JSON list of Leistung kinds (`leistung`, `maengelmeldung`) that may be answered automatically.',
     )
+    mail_auto_antwort_pause_minuten: int = Field(
+        default=60, ge=0, description="No second automatic answer to the same address within this many minutes."
+    )
     mail_max_pro_absender_tag: int = Field(
         default=40, ge=1, description="Mails per sender address within 24 hours; more are held for review."
     )

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import func, select
 
 from kanaele.email import speicher, versand
-from kanaele.email.faden import betreff_normal
+from kanaele.email.faden import betreff_normal, ticket_nummer_aus
 from kanaele.email.kontext import Kontext
+from kanaele.email.models import MailEingang
 from kanaele.email.triage import zustaendige_queue
 from servicecenter.outbox.models import OutboxEintrag
 from servicecenter.tickets import service as tickets
@@ -221,13 +223,38 @@ def _neues_ticket(ctx: Kontext) -> None:
     ctx.beenden(status="verarbeitet", aktion="ticket")
 
 
+AUTO_MARKE = "Diese Antwort wurde automatisch aus unserer Wissensdatenbank erstellt."
+
+
+def _antwortet_auf_uns(ctx: Kontext) -> bool:
+    """A mail that answers one of our mails (our Message-ID domain referenced, our ticket tag, or our automatic
+    answer's text inside) but did not thread to its ticket: a forward, another person, or an auto-responder that
+    ignores Auto-Submitted. Never answered automatically (that is how auto-responders ping-pong)."""
+    eigene = "@" + ctx.einstellungen.domain
+    if any(r.endswith(eigene) for r in ctx.mail.references + ctx.mail.in_reply_to):
+        return True
+    if ticket_nummer_aus(ctx.mail.betreff or ""):
+        return True
+    return AUTO_MARKE in (ctx.mail.text or "")
+
+
+def _kuerzlich_automatisch_beantwortet(ctx: Kontext, adresse: str) -> bool:
+    """RFC 3834: do not auto-answer the same address again and again (pause in minutes, from the settings)."""
+    seit = ctx.jetzt - timedelta(minutes=ctx.einstellungen.auto_antwort_pause_minuten)
+    return ctx.session.scalar(
+        select(MailEingang.id).where(MailEingang.absender == adresse, MailEingang.aktion == "auto_antwort",
+                                     MailEingang.empfangen_am >= seit, MailEingang.id != ctx.eingang.id).limit(1)
+    ) is not None
+
+
 def _darf_automatisch_antworten(ctx: Kontext, top) -> bool:
     e = ctx.einstellungen
     adresse = ctx.mail.von_adresse
     return bool(
         e.auto_antwort and adresse and top.art in e.auto_antwort_arten and not ctx.automatisch
-        and not ctx.keine_auto_antwort and adresse != e.absender
+        and not ctx.keine_auto_antwort and adresse != e.absender and not _antwortet_auf_uns(ctx)
         and not speicher.ist_unzustellbar(ctx.session, adresse)
+        and not _kuerzlich_automatisch_beantwortet(ctx, adresse)
     )
 
 

@@ -25,6 +25,7 @@ class MailEinstellungen:
     oeffentliche_url: str = "http://127.0.0.1:8115"
     auto_antwort: bool = True
     auto_antwort_arten: tuple[str, ...] = ("leistung",)
+    auto_antwort_pause_minuten: int = 60
     max_pro_absender_tag: int = 40
     wiedereroeffnen: bool = True
     faden_tage: int = 30
@@ -43,6 +44,7 @@ class MailEinstellungen:
             oeffentliche_url=settings.oeffentliche_url.rstrip("/"),
             auto_antwort=settings.mail_auto_antwort,
             auto_antwort_arten=tuple(settings.mail_auto_antwort_arten),
+            auto_antwort_pause_minuten=settings.mail_auto_antwort_pause_minuten,
             max_pro_absender_tag=settings.mail_max_pro_absender_tag,
             wiedereroeffnen=settings.mail_wiedereroeffnen,
             faden_tage=settings.mail_faden_tage,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from kanaele.email import speicher
@@ -234,7 +236,31 @@ def test_eigene_mail_kommt_zurueck_schleife(verarbeitung, db_session):
     assert ausgang(db_session) == []
 
 
-def test_harter_bounce_notiz_und_adresse_gesperrt(verarbeitung, db_session):
+def test_fremder_autoresponder_auf_unsere_antwort_bekommt_keine_antwort(verarbeitung, db_session):
+    """Loop guard: an auto-responder without any auto header, writing from another address, answering our
+    automatic answer with a text that would be sure: ticket for the staff, no second mail."""
+    _, unsere_id = _erste_anfrage(verarbeitung, db_session)
+    roh = einfache_mail(von="robot@example.net", betreff="Re: AW: Neuer Personalausweis",
+                        text="Ihr Personalausweis: Was muss ich mitbringen, wenn ich einen neuen Personalausweis "
+                             "beantragen will, und was kostet der Personalausweis?",
+                        kopf=f"In-Reply-To: <{unsere_id}>\n")
+    e = eingang(db_session, verarbeitung.annehmen(roh, quelle="test"))
+    assert e.aktion == "ticket"
+    assert len(ausgang(db_session)) == 1
+
+
+def test_hoechstens_eine_auto_antwort_je_adresse_und_stunde(verarbeitung, db_session, uhr):
+    _erste_anfrage(verarbeitung, db_session)
+    zweite = eingang(db_session, verarbeitung.annehmen(mail("latin1.eml", ABSENDER=BUERGERIN).replace(
+        b"juergen.mueller@example.org", BUERGERIN.encode()), quelle="test"))
+    assert zweite.aktion == "ticket" and len(ausgang(db_session)) == 1
+    uhr.jetzt += timedelta(minutes=61)
+    dritte = eingang(db_session, verarbeitung.annehmen(mail("latin1.eml").replace(
+        b"juergen.mueller@example.org", BUERGERIN.encode()), quelle="test"))
+    assert dritte.aktion == "auto_antwort" and len(ausgang(db_session)) == 2
+
+
+def test_harter_bounce_notiz_und_adresse_gesperrt(verarbeitung, db_session, uhr):
     ticket, unsere_id = _erste_anfrage(verarbeitung, db_session)
     roh = mail("bounce_hart.eml", BEZUG=unsere_id, NUMMER=ticket.nummer)
     e = eingang(db_session, verarbeitung.annehmen(roh, quelle="test"))
@@ -245,6 +271,7 @@ def test_harter_bounce_notiz_und_adresse_gesperrt(verarbeitung, db_session):
     assert flag.bounce_art == "hart" and flag.unzustellbar_seit is not None
     assert speicher.ist_unzustellbar(db_session, BUERGERIN.upper())
     # we stop writing: a new sure question from that address gets a ticket, but no automatic answer
+    uhr.jetzt += timedelta(hours=3)  # past the pause between two automatic answers
     e2 = eingang(db_session, verarbeitung.annehmen(mail("buerger_ausweis.eml"), quelle="test"))
     assert e2.aktion == "ticket"
     assert len(ausgang(db_session)) == 1
