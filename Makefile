@@ -105,6 +105,7 @@ bench: setup rasa-venv
 	$(BIN)/python bench/uebergabe.py
 	$(BIN)/python bench/email.py --korpus $(KORPUS)/mail-corpus
 	$(BIN)/python bench/chat_nlu.py
+	$(BIN)/python bench/chat.py --korpus $(KORPUS)
 
 clean:
 	rm -rf $(VENV) var/*.db

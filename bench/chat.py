@@ -1,0 +1,212 @@
+"""Chat turns through the servicecenter's chat API against the real stack, and the bot's answer accuracy.
+
+Starts `servicecenter serve` (temporary SQLite, demo catalogue), the Rasa server with chatbot/models/
+servicecenter.tar.gz and the action server (both from .venv-rasa), all on free loopback ports. Then:
+
+1. Latency: 10 concurrent conversations, each sending catalogue questions (intent frage_leistung: the action
+   searches the Wissensdatenbank over HTTP) through `POST /api/v1/chat/{id}/nachrichten`; p50/p95 per turn.
+   Questions rotate over fragen-dev, so some searches come from the search cache (as repeated questions do in
+   real use); the first pass over each question is uncached.
+2. Accuracy on ../shared/data/demo-katalog/fragen-dev.tsv: one fresh conversation per question; the bot is right
+   when the `leistung` of its reply is the expected Leistung. Beside it the Wissensdatenbank's own hit@1
+   (`GET /api/v1/leistungen?q=`) on the same questions.
+
+Last line: one JSON object. Target: p95 <= 300 ms at 10 concurrent conversations.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# bench/ holds scripts named like standard modules (bench/email.py): never import from it by name.
+_HIER = str(__import__("pathlib").Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p not in (_HIER, "")]
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import httpx  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("_bench_server", Path(_HIER) / "_server.py")
+_server = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_server)
+WURZEL, freier_port, laufender_server, median = (_server.WURZEL, _server.freier_port, _server.laufender_server,
+                                                 _server.median)
+
+RASA = WURZEL / ".venv-rasa" / "bin" / "rasa"
+MODELL = WURZEL / "chatbot" / "models" / "servicecenter.tar.gz"
+BOT_TOKEN = secrets.token_urlsafe(24)
+RASA_TOKEN = secrets.token_urlsafe(24)
+
+
+def quantil(werte: list[float], q: float) -> float:
+    s = sorted(werte)
+    return round(s[min(len(s) - 1, int(round(q * (len(s) - 1))))], 1)
+
+
+def warten(url: str, prozess: subprocess.Popen, sekunden: float, name: str) -> None:
+    frist = time.monotonic() + sekunden
+    while time.monotonic() < frist:
+        if prozess.poll() is not None:
+            raise RuntimeError(f"{name} beendet")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{name} antwortet nicht")
+
+
+def fragen_laden(pfad: Path) -> list[tuple[str, str]]:
+    with open(pfad, encoding="utf-8") as f:
+        return [(z["frage"], z["erwartet"]) for z in csv.DictReader(f, delimiter="\t")]
+
+
+def zug(client: httpx.Client, basis: str, gid: str, text: str) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    r = client.post(f"{basis}/api/v1/chat/{gid}/nachrichten", json={"text": text}, timeout=30)
+    ms = (time.perf_counter() - t0) * 1000
+    r.raise_for_status()
+    return ms, r.json()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--korpus", default=str(WURZEL.parent / "shared" / "data"))
+    ap.add_argument("--gespraeche", type=int, default=10)
+    ap.add_argument("--zuege", type=int, default=15, help="turns per conversation")
+    a = ap.parse_args()
+    fragen = fragen_laden(Path(a.korpus) / "demo-katalog" / "fragen-dev.tsv")
+    if not MODELL.exists():
+        raise SystemExit(f"{MODELL} fehlt: make rasa-modell")
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-chat-"))
+    rasa_port, aktion_port = freier_port(), freier_port()
+    rasa_url = f"http://127.0.0.1:{rasa_port}"
+    env = {**os.environ, "SERVICECENTER_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
+           "SERVICECENTER_LOG_LEVEL": "WARNING", "SERVICECENTER_CHAT_RASA_URLS": json.dumps([rasa_url]),
+           "SERVICECENTER_CHAT_BOT_TOKEN": BOT_TOKEN, "SERVICECENTER_CHAT_RASA_TOKEN": RASA_TOKEN,
+           "SERVICECENTER_CHAT_MAX_NACHRICHTEN_CLIENT": "100000",
+           "SERVICECENTER_CHAT_MAX_NACHRICHTEN_GESPRAECH": "100000",
+           "SERVICECENTER_STATUS_MAX_VERSUCHE": "100000"}
+    env.pop("SERVICECENTER_TEST_DATABASE_URL", None)
+    cli = [sys.executable, "-m", "servicecenter.cli"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, cwd=WURZEL, capture_output=True)
+    subprocess.run([*cli, "wissen", "import", "--demo", "--no-fortschritt"], env=env, check=True, cwd=WURZEL,
+                   capture_output=True)
+    (tmp / "endpoints.yml").write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{aktion_port}/webhook"\n')
+    prozesse: list[subprocess.Popen] = []
+    try:
+        with laufender_server(env) as basis:
+            rasa_env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SERVICECENTER_URL": basis,
+                        "SERVICECENTER_CHAT_BOT_TOKEN": BOT_TOKEN}
+            rasa_env.pop("VIRTUAL_ENV", None)
+            log = open(tmp / "rasa.log", "w")  # noqa: SIM115
+            rasa = subprocess.Popen(
+                [str(RASA), "run", "--enable-api", "--auth-token", RASA_TOKEN, "-m", str(MODELL), "--endpoints",
+                 str(tmp / "endpoints.yml"), "--credentials", "credentials.yml", "--port", str(rasa_port),
+                 "-i", "127.0.0.1"], cwd=WURZEL / "chatbot", env=rasa_env, stdout=log, stderr=subprocess.STDOUT)
+            aktionen = subprocess.Popen(
+                [str(RASA), "run", "actions", "--actions", "actions", "--port", str(aktion_port)],
+                cwd=WURZEL / "chatbot", env=rasa_env, stdout=log, stderr=subprocess.STDOUT)
+            prozesse += [rasa, aktionen]
+            warten(f"http://127.0.0.1:{aktion_port}/health", aktionen, 120, "Action-Server")
+            warten(f"{rasa_url}/status?token={RASA_TOKEN}", rasa, 300, "Rasa")
+
+            with httpx.Client() as c:  # warm-up: models, connection pools
+                for frage, _ in fragen[:3]:
+                    zug(c, basis, secrets.token_urlsafe(24), frage)
+
+            # 1. latency under 10 concurrent conversations
+            zeiten: list[float] = []
+            fehler = [0]
+            fehlerarten: dict[str, int] = {}
+            sperre = threading.Lock()
+            start = threading.Barrier(a.gespraeche)
+
+            def gespraech(nr: int) -> None:
+                gid = secrets.token_urlsafe(24)
+                with httpx.Client() as c:
+                    start.wait()
+                    for i in range(a.zuege):
+                        frage = fragen[(nr * a.zuege + i) % len(fragen)][0]
+                        try:
+                            ms, _ = zug(c, basis, gid, frage)
+                        except httpx.HTTPError as e:
+                            with sperre:
+                                fehler[0] += 1
+                                fehlerarten[type(e).__name__ + str(getattr(getattr(e, "response", None),
+                                                                           "status_code", ""))] = 1 + \
+                                    fehlerarten.get(type(e).__name__, 0)
+                            continue
+                        with sperre:
+                            zeiten.append(ms)
+
+            t0 = time.perf_counter()
+            threads = [threading.Thread(target=gespraech, args=(n,)) for n in range(a.gespraeche)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            dauer = time.perf_counter() - t0
+
+            # 2. accuracy: one fresh conversation per question, beside the search's own hit@1
+            richtig_bot = richtig_suche = 0
+            falsch: list[dict] = []
+            with httpx.Client() as c:
+                for frage, erwartet in fragen:
+                    _, d = zug(c, basis, secrets.token_urlsafe(24), frage)
+                    bot = (d.get("leistung") or {}).get("name")
+                    treffer = c.get(f"{basis}/api/v1/leistungen", params={"q": frage, "limit": 1},
+                                    timeout=10).json()["treffer"]
+                    suche = treffer[0]["name"] if treffer else None
+                    erlaubt = set(erwartet.split("|"))  # some questions name alternatives
+                    richtig_bot += bot in erlaubt
+                    richtig_suche += suche in erlaubt
+                    if bot not in erlaubt:
+                        falsch.append({"frage": frage, "erwartet": erwartet, "bot": bot, "suche": suche})
+    finally:
+        for p in prozesse:
+            p.terminate()
+        for p in prozesse:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    n = len(fragen)
+    for f in falsch:
+        print(f"falsch: {f}", file=sys.stderr)
+    print(f"fehlerarten: {fehlerarten}", file=sys.stderr)
+    ergebnis = {
+        "bench": "chat",
+        "gespraeche": a.gespraeche,
+        "zuege": len(zeiten),
+        "fehler": fehler[0],
+        "zuege_pro_s": round(len(zeiten) / dauer, 1),
+        "p50_ms": quantil(zeiten, 0.5) if zeiten else None,
+        "p95_ms": quantil(zeiten, 0.95) if zeiten else None,
+        "median_ms": median(zeiten) if zeiten else None,
+        "ziel_p95_ms": 300,
+        "fragen": n,
+        "bot_genauigkeit": round(richtig_bot / n, 3),
+        "suche_hit1": round(richtig_suche / n, 3),
+        "abstand_punkte": round((richtig_suche - richtig_bot) / n * 100, 1),
+    }
+    print(json.dumps(ergebnis, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
