@@ -39,6 +39,7 @@ KLASSEN_TEXT = {
     "challenge": "Absenderbestätigung (Challenge/Response)", "lesebestaetigung": "Lesebestätigung",
     "eigene": "eigene Mail (Schleife)", "bounce": "Unzustellbarkeitsmeldung",
 }
+SPRACHEN = {"en": "Englisch"}
 GRUND_TEXT = {
     "unbekannt": "die Adresse gibt es nicht (mehr)", "postfach_voll": "das Postfach ist voll",
     "zu_gross": "die Nachricht war zu groß", "zeitueberschreitung": "die Zustellung hat zu lange gedauert",
@@ -216,7 +217,10 @@ def _neues_ticket(ctx: Kontext) -> None:
         ctx.eingang.vorschlaege = [v.als_dict() for v in tr.vorschlaege]
     if vorher is not None:
         _notiz(ctx, ticket, f"Antwort auf das geschlossene Ticket {vorher.nummer}.")
-    if sicher and _darf_automatisch_antworten(ctx, top):
+    if tr is not None and tr.sprache not in ("de", "unbekannt"):
+        _notiz(ctx, ticket, f"Die E-Mail ist vermutlich nicht auf Deutsch geschrieben (erkannt: {SPRACHEN.get(tr.sprache, tr.sprache)}); "
+               "sie wurde deshalb nicht automatisch beantwortet.")
+    if sicher and tr.sprache in ("de", "unbekannt") and _darf_automatisch_antworten(ctx, top):
         _automatisch_antworten(ctx, ticket, top.leistung_id)
         ctx.beenden(status="verarbeitet", aktion="auto_antwort")
         return

@@ -411,3 +411,12 @@ def test_cli_verarbeitet_fehlgeschlagene_mails_erneut(tmp_path, monkeypatch):
     with make_sessionmaker(engine)() as s:
         assert s.get(MailEingang, eid).ticket_id is not None
     engine.dispose()
+
+
+def test_englische_mail_bekommt_notiz_statt_deutscher_auto_antwort(verarbeitung, db_session):
+    roh = einfache_mail(betreff="Passport", text="Hello, I need a new passport for my holiday. How do I apply for "
+                                                 "a passport and what does it cost? Thank you and kind regards")
+    e = eingang(db_session, verarbeitung.annehmen(roh, quelle="test"))
+    assert e.aktion == "ticket" and ausgang(db_session) == []
+    notizen = _artikel(db_session, db_session.get(Ticket, e.ticket_id), ArtikelArt.notiz)
+    assert any("Englisch" in n.text for n in notizen)
