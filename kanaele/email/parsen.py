@@ -358,7 +358,27 @@ def parsen(roh: bytes, grenzen: Grenzen | None = None) -> GeparsteMail:
         mail.probleme.append(f"Inhalt nicht lesbar: {type(exc).__name__}")
         teile = roh.split(b"\n\n", 1)
         mail.text = bytes_dekodieren(teile[1] if len(teile) > 1 else roh)[: grenzen.text_max_zeichen]
+    _steuerzeichen_entfernen(mail)
     return mail
+
+
+_STEUERZEICHEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _steuerzeichen_entfernen(mail: GeparsteMail) -> None:
+    """Control characters (NUL above all: PostgreSQL refuses it in text) never reach the database."""
+    mail.text = _STEUERZEICHEN.sub("", mail.text)
+    mail.betreff = _STEUERZEICHEN.sub("", mail.betreff)
+    mail.von_name = _STEUERZEICHEN.sub("", mail.von_name)
+    mail.kopf = [(n, _STEUERZEICHEN.sub("", w)) for n, w in mail.kopf]
+    if mail.html is not None:
+        mail.html = _STEUERZEICHEN.sub("", mail.html)
+    if mail.message_id:
+        mail.message_id = _STEUERZEICHEN.sub("", mail.message_id) or None
+    mail.in_reply_to = [i for i in (_STEUERZEICHEN.sub("", x) for x in mail.in_reply_to) if i]
+    mail.references = [i for i in (_STEUERZEICHEN.sub("", x) for x in mail.references) if i]
+    for a in mail.anhaenge:
+        a.dateiname = _STEUERZEICHEN.sub("", a.dateiname) or "anhang"
 
 
 _KOPFZEILE = re.compile(rb"^[!-9;-~]+:")

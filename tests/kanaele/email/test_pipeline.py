@@ -341,7 +341,8 @@ def test_fehler_laesst_rohmail_und_status_fehler_zurueck_und_ist_wiederholbar(se
 
 def test_beliebiger_muell_stuerzt_nicht_ab(verarbeitung, db_session):
     for roh in (b"", b"\x00\xff\xfe" * 100, b"Subject: =?utf-8?B?////?=\n\n\xff", b"From: <>\n\n",
-                b"Content-Type: multipart/mixed\n\n--x\n"):
+                b"Content-Type: multipart/mixed\n\n--x\n",
+                b"From: a@example.org\nSubject: NUL\x00im Betreff\nMessage-ID: <x\x00y@example.org>\n\nText\x00mit NUL"):
         e = eingang(db_session, verarbeitung.annehmen(roh, quelle="test"))
         assert e.status in ("verarbeitet", "ignoriert"), (roh[:20], e.fehler)
 
