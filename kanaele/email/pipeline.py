@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from kanaele.email import speicher
 from kanaele.email.aktionen import aktion_ausfuehren
@@ -83,7 +83,7 @@ class MailVerarbeitung:
     def verarbeiten(self, eingang_id: int, *, ohne_rate_limit: bool = False) -> Ergebnis:
         """Run the pipeline over one stored mail (again). Failures → status "fehler", raw kept."""
         with self.sessions() as session:
-            eingang = session.get(MailEingang, eingang_id)
+            eingang = session.get(MailEingang, eingang_id, options=[undefer(MailEingang.roh)])
             if eingang is None:
                 return Ergebnis(eingang_id, "fehler", fehler="unbekannte Eingangs-ID")
             roh = eingang.roh
