@@ -315,6 +315,8 @@ def make_router(
         def aktion(t: Ticket) -> None:
             try:
                 a = ArtikelArt(art)
+                if a == ArtikelArt.eingang:  # the citizen's own e-mails; only the e-mail channel writes them
+                    raise ValueError(art)
             except ValueError:
                 raise tickets.UngueltigeEingabe("Bitte wählen Sie: interne Notiz oder Nachricht.") from None
             tickets.artikel_anlegen(session, t, art=a, text=text, benutzer=benutzer,

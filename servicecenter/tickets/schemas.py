@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from servicecenter.tickets.models import ArtikelArt, Kanal, Prioritaet
 from servicecenter.tickets.zustaende import Buergerstatus, Zustand
@@ -74,6 +74,14 @@ class ArtikelCreate(_Streng):
     text: Annotated[str, StringConstraints(max_length=MAX_ARTIKEL)] = ""
     textbaustein_id: int | None = Field(default=None, ge=1, description="Text aus einem Textbaustein erzeugen")
     anhaenge: list[AnhangCreate] = Field(default_factory=list, max_length=10)
+
+    @field_validator("art")
+    @classmethod
+    def _nicht_eingang(cls, art: ArtikelArt) -> ArtikelArt:
+        # "eingang" articles are the citizen's own e-mails; only the e-mail channel writes them.
+        if art == ArtikelArt.eingang:
+            raise ValueError("Artikel der Art „eingang“ entstehen nur aus eingehenden E-Mails.")
+        return art
 
 
 class ZusammenfuehrenCreate(_Streng):

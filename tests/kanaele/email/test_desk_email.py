@@ -9,7 +9,7 @@ from servicecenter.auth.models import Rolle
 from servicecenter.outbox.models import OutboxEintrag
 from servicecenter.tickets.models import ArtikelArt, Ticket, TicketArtikel
 from tests.kanaele.email.pipeline_hilfe import einfache_mail, eingang, mail
-from tests.servicecenter.conftest import anmelden, neuer_benutzer, test_passwort, web_client  # noqa: F401
+from tests.servicecenter.conftest import anmelden, api_token, neuer_benutzer, test_passwort, web_client  # noqa: F401
 
 
 def test_ein_klick_antwort_auf_vorschlag(verarbeitung, db_session, anmelden):  # noqa: F811
@@ -56,3 +56,22 @@ def test_dashboard_zaehlt_automatische_antworten_getrennt(verarbeitung, db_sessi
     csv = leitung.client.get("/teamleitung/export/email.csv?zeitraum=heute").text.lstrip("\ufeff").splitlines()
     assert csv[1].startswith("automatisch beantwortet (System);1;")
     assert csv[2].startswith("von Mitarbeitenden bearbeitet;1;")
+
+
+def test_eingangs_artikel_nur_aus_dem_mailkanal(db_session, anmelden, api_token):  # noqa: F811
+    from servicecenter.settings import Settings
+    from servicecenter.tickets import service as tickets
+    from servicecenter.tickets.models import Kanal
+
+    ticket = tickets.ticket_anlegen(db_session, anliegen="Test", kanal=Kanal.email, benutzer=None,
+                                    einstellungen=tickets.TicketEinstellungen.aus(Settings(_env_file=None)))
+    db_session.commit()
+    agent = anmelden(Rolle.teamleitung)
+    r = agent.post(f"/desk/tickets/{ticket.nummer}/artikel", data={"version": ticket.version, "art": "eingang",
+                                                                    "text": "gefälscht"})
+    assert r.status_code == 422
+    zugang = api_token(Rolle.teamleitung)
+    r = agent.client.post(f"/api/v1/tickets/{ticket.nummer}/artikel", json={"art": "eingang", "text": "x"},
+                          headers=zugang.headers)
+    assert r.status_code == 422
+    assert not db_session.scalars(select(TicketArtikel).where(TicketArtikel.ticket_id == ticket.id)).all()
