@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 TICKETNUMMER = re.compile(r"\b115\s*-?\s*(\d{4})\s*-?\s*(\d{6})\b")
 ZUGANGSCODE = re.compile(r"\b([A-Za-z0-9]{4})-([A-Za-z0-9]{4})-([A-Za-z0-9]{4})\b")
 EMAIL = re.compile(r"[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[A-Za-z]{2,}")
-NEIN = {"nein", "nee", "ne", "nö", "keine", "kein", "ohne", "nein danke"}
+# Yes/no inside the Mängel form are read from the text: no NLU intents for them (fewer confusable intents).
+NEIN = re.compile(r"\b(nein|nee|ne|nö|noe|nicht|kein\w*|ohne|no|nope)\b", re.IGNORECASE)
+JA = re.compile(r"\b(ja+|jap|jo|jep|jawohl|gerne?|einverstanden|ok|okay|klar|zustimmen|stimme zu|yes)\b", re.IGNORECASE)
 # Intents that end a running form: the citizen wants something else.
 ABBRUCH = {"mit_mensch_sprechen", "goodbye"}
 
@@ -398,7 +400,7 @@ class ValidateMaengelForm(FormValidationAction):
             return {"maengel_email": None}
         if m := EMAIL.search(text):
             return {"maengel_email": m.group(0)[:254]}
-        if _intent(tracker) == "deny" or text.lower().strip(" .!") in NEIN:
+        if NEIN.search(text):
             return {"maengel_email": "keine", "maengel_einwilligung": False}
         dispatcher.utter_message(
             text="Das sieht nicht wie eine E-Mail-Adresse aus. Bitte schreiben Sie sie so: name@beispiel.de – "
@@ -410,8 +412,18 @@ class ValidateMaengelForm(FormValidationAction):
     def validate_maengel_einwilligung(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        # Only an explicit yes counts as consent.
-        return {"maengel_einwilligung": value if isinstance(value, bool) else None}
+        if value is None:
+            return {"maengel_einwilligung": None}
+        text = str(value)
+        if _intent(tracker) in ABBRUCH:
+            return {"maengel_einwilligung": None}
+        # Only an explicit yes counts as consent; "nicht einverstanden" is a no.
+        if NEIN.search(text):
+            return {"maengel_einwilligung": False}
+        if JA.search(text):
+            return {"maengel_einwilligung": True}
+        dispatcher.utter_message(text="Bitte antworten Sie mit „ja“ oder „nein“.")
+        return {"maengel_einwilligung": None}
 
 
 class ActionMaengelAbsenden(Action):
@@ -430,7 +442,7 @@ class ActionMaengelAbsenden(Action):
             dispatcher.utter_message(text="Gut, ich habe die Meldung nicht abgeschickt. Kann ich sonst etwas für Sie tun?")
             return vergessen
         email = tracker.get_slot("maengel_email")
-        einwilligung = bool(tracker.get_slot("maengel_einwilligung"))
+        einwilligung = tracker.get_slot("maengel_einwilligung") is True
         if email in (None, "keine") or not einwilligung:
             email, einwilligung = None, False
         try:

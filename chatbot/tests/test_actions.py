@@ -387,16 +387,30 @@ def test_maengel_vorbereiten_ohne_beschreibung_fragt_im_formular(sc):
 @pytest.mark.parametrize(("eingabe", "erwartet"), [
     ("meine adresse: Erika.Muster@example.org bitte", {"maengel_email": "Erika.Muster@example.org"}),
     ("nein", {"maengel_email": "keine", "maengel_einwilligung": False, "requested_slot": None}),
+    ("Nö, lieber ohne E-Mail", {"maengel_email": "keine", "maengel_einwilligung": False, "requested_slot": None}),
     ("quatsch", {"maengel_email": None}),
 ])
 def test_maengel_formular_email(eingabe, erwartet):
-    intent = "deny" if eingabe == "nein" else "nlu_fallback"
-    t = tracker(eingabe, intent, slots={"maengel_was": "Schlagloch", "maengel_wo": "Hansering 3"},
+    t = tracker(eingabe, "nlu_fallback", slots={"maengel_was": "Schlagloch", "maengel_wo": "Hansering 3"},
                 slot_events={"maengel_email": eingabe})
     nachrichten, events = ausfuehren(a.ValidateMaengelForm(), t)
 
     assert slots(events) == erwartet
     assert bool(nachrichten) == (eingabe == "quatsch")
+
+
+@pytest.mark.parametrize(("eingabe", "erwartet"), [
+    ("Ja, einverstanden", True), ("jo passt", True), ("nein, nicht einverstanden", False), ("Nein, ohne E-Mail", False),
+    ("vielleicht", None),
+])
+def test_maengel_formular_einwilligung_nur_mit_ausdruecklichem_ja(eingabe, erwartet):
+    t = tracker(eingabe, "nlu_fallback", slots={"maengel_was": "Schlagloch", "maengel_wo": "Hansering 3",
+                                                 "maengel_email": "erika@example.org"},
+                slot_events={"maengel_einwilligung": eingabe})
+    nachrichten, events = ausfuehren(a.ValidateMaengelForm(), t)
+
+    assert slots(events)["maengel_einwilligung"] is erwartet
+    assert bool(nachrichten) == (erwartet is None)
 
 
 def test_maengel_formular_kurze_angaben_werden_nachgefragt():
@@ -413,7 +427,7 @@ def test_maengel_absenden_mit_einwilligung(sc):
     route = sc.post("/api/v1/chat/bot/konv-4711/maengel").respond(
         201, json={"nummer": "115-2026-000777", "status_url": "https://service.halle.test/status?nummer=115-2026-000777"})
 
-    nachrichten, events = ausfuehren(a.ActionMaengelAbsenden(), tracker("ja", "affirm", slots=MAENGEL))
+    nachrichten, events = ausfuehren(a.ActionMaengelAbsenden(), tracker("ja", "nlu_fallback", slots=MAENGEL))
 
     anfrage = route.calls.last.request
     assert json.loads(anfrage.content) == {"was": "Schlagloch auf dem Radweg", "wo": "Hansering 3",
@@ -426,7 +440,7 @@ def test_maengel_absenden_mit_einwilligung(sc):
 def test_maengel_ohne_einwilligung_sendet_keine_email(sc):
     route = sc.post("/api/v1/chat/bot/konv-4711/maengel").respond(201, json={"nummer": "115-2026-000778"})
 
-    ausfuehren(a.ActionMaengelAbsenden(), tracker("nein", "deny", slots={**MAENGEL, "maengel_einwilligung": False}))
+    ausfuehren(a.ActionMaengelAbsenden(), tracker("nein", "nlu_fallback", slots={**MAENGEL, "maengel_einwilligung": False}))
 
     assert json.loads(route.calls.last.request.content)["email"] is None
     assert json.loads(route.calls.last.request.content)["einwilligung"] is False
@@ -436,7 +450,7 @@ def test_maengel_ohne_einwilligung_sendet_keine_email(sc):
 def test_maengel_bei_ausfall(sc, fehler):
     sc.post("/api/v1/chat/bot/konv-4711/maengel").mock(side_effect=fehler)
 
-    nachrichten, _ = ausfuehren(a.ActionMaengelAbsenden(), tracker("ja", "affirm", slots=MAENGEL))
+    nachrichten, _ = ausfuehren(a.ActionMaengelAbsenden(), tracker("ja", "nlu_fallback", slots=MAENGEL))
 
     assert "Entschuldigung" in texte(nachrichten) and "115" in texte(nachrichten)
 
