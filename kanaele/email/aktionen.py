@@ -179,8 +179,12 @@ def _folgemail(ctx: Kontext) -> None:
     elif ticket.zustand == Zustand.wartet_auf_rueckmeldung:
         neu = Zustand.in_bearbeitung  # the citizen answered what we waited for
     if neu is not None:
+        seit_id = _letzte_outbox_id(ctx)
         tickets.ticket_aendern(ctx.session, ticket, version=None, benutzer=None,
                                einstellungen=ctx.ticket_einstellungen, status=neu, jetzt=ctx.jetzt)
+        # The sender just wrote to us: no status mail about the reopening their own mail caused (it would also be
+        # a second mail to an auto-responder that ignores Auto-Submitted, i.e. a loop).
+        _status_mails_verwerfen(ctx, ticket, seit_id)
     ctx.beenden(status="verarbeitet", aktion="artikel" if neu is None else "artikel_wiedereroeffnet")
 
 

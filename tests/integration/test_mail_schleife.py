@@ -119,10 +119,6 @@ def test_schleifensturm_endet_und_verliert_nichts(db_session, empfaenger, worker
     assert offen == []  # nothing more waiting to go out: the storm is over
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known gap: the robot's threaded reply reopens the auto-answered ticket, and the reopening queues a "
-    "status_email ('Ihr Anliegen: In Bearbeitung') to the robot – a second mail. Fix in kanaele/email/aktionen.py: "
-    "drop the status mail queued by a follow-up's reopening (as after the auto-answer). Remove this marker then."))
 @pytest.mark.parametrize("mit_bezug", [True, False], ids=["mit-in-reply-to", "nur-betreff"])
 def test_schleifensturm_hoechstens_eine_mail_an_den_feindlichen_autoresponder(
         db_session, empfaenger, worker, aussen, mit_bezug):

@@ -153,6 +153,7 @@ def test_antwort_mit_aw_und_in_reply_to_landet_am_ticket_und_oeffnet_es(verarbei
     assert neu.text.startswith("Danke! Kann ich das Foto")
     assert "schrieb" not in neu.text and "> " not in neu.text  # quote stripped for display
     assert len(ausgang(db_session)) == 1  # a follow-up is never answered automatically
+    assert ausgang(db_session, "status_email") == []  # no status mail about the reopening the reply caused
 
 
 def test_antwort_nur_mit_references(verarbeitung, db_session):
