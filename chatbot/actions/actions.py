@@ -163,7 +163,11 @@ class ActionLeistungDetail(Action):
         except ApiFehler:
             dispatcher.utter_message(text=texte.STOERUNG)
             return []
-        dispatcher.utter_message(text=texte.WELCHE_LEISTUNG)
+        if rest:
+            # The question names something the knowledge base does not know.
+            dispatcher.utter_message(text=texte.WEISS_NICHT, buttons=[texte.BUTTON_MENSCH])
+        else:
+            dispatcher.utter_message(text=texte.WELCHE_LEISTUNG)
         return []
 
 

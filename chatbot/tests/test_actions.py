@@ -250,6 +250,16 @@ def test_nachfrage_ohne_leistung_fragt_nach_dem_anliegen(sc):
     assert not suche.called and events == []
 
 
+def test_nachfrage_zu_unbekanntem_sagt_weiss_nicht(sc):
+    suche = sc.get("/api/v1/leistungen").respond(json=treffer())
+
+    nachrichten, _ = ausfuehren(a.ActionLeistungDetail(), tracker("welche unterlagen brauche ich für meine mondrakete",
+                                                                   "frage_unterlagen"))
+
+    assert suche.calls.last.request.url.params["q"] == "mondrakete"
+    assert texte(nachrichten) == WEISS_NICHT
+
+
 def test_nachfrage_ohne_leistung_unsicher_merkt_sich_die_facette(sc):
     sc.get("/api/v1/leistungen").respond(json=treffer((6, "Wohnsitz ummelden", "unsicher"),
                                                       (34, "Gewerbe ummelden", "unsicher")))
