@@ -19,13 +19,27 @@ $(STAMP): pyproject.toml
 
 # `run` serves plain HTTP on 127.0.0.1, where a Secure session cookie would not be kept by every browser:
 # it turns SERVICECENTER_COOKIE_SECURE off unless set. Behind TLS keep the default (true).
-# The outbox worker (hand-offs to Fachverfahren) runs in the background next to the web server and ends with it.
-run: setup
+# Next to the web server (8115) run, in the background and ending with it: the outbox worker (hand-offs, e-mail
+# sending when SERVICECENTER_SMTP_HOST is set), the e-mail receiver (SMTP on 127.0.0.1:8025), the Rasa action
+# server (5055) and the Rasa server (5005, REST channel + API). The two chat secrets are made once in var/ (0600)
+# unless set in the environment.
+RUN_MAIL_PORT ?= 8025
+run: setup rasa-modell
 	$(BIN)/servicecenter db upgrade
 	$(BIN)/servicecenter wissen import --demo --nur-wenn-leer --no-fortschritt
 	$(BIN)/servicecenter benutzer demo
-	SERVICECENTER_DB_AUTO_UPGRADE=false $(BIN)/servicecenter worker & WORKER=$$!; \
-	trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT; \
+	@mkdir -p var && umask 077 && for f in chat-bot-token chat-rasa-token; do \
+	  test -s var/$$f || $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > var/$$f; done
+	export SERVICECENTER_CHAT_BOT_TOKEN=$${SERVICECENTER_CHAT_BOT_TOKEN:-$$(cat var/chat-bot-token)}; \
+	export SERVICECENTER_CHAT_RASA_TOKEN=$${SERVICECENTER_CHAT_RASA_TOKEN:-$$(cat var/chat-rasa-token)}; \
+	export RASA_TELEMETRY_ENABLED=false SERVICECENTER_URL=http://127.0.0.1:$${SERVICECENTER_PORT:-8115}; \
+	PIDS=""; trap 'kill $$PIDS 2>/dev/null; wait $$PIDS 2>/dev/null' EXIT; \
+	SERVICECENTER_DB_AUTO_UPGRADE=false $(BIN)/servicecenter worker & PIDS="$$PIDS $$!"; \
+	SERVICECENTER_DB_AUTO_UPGRADE=false $(BIN)/servicecenter mail-empfang --port $(RUN_MAIL_PORT) & PIDS="$$PIDS $$!"; \
+	(cd chatbot && exec ../$(RASA_VENV)/bin/rasa run actions --actions actions --port 5055) & PIDS="$$PIDS $$!"; \
+	(cd chatbot && exec ../$(RASA_VENV)/bin/rasa run --enable-api --auth-token "$$SERVICECENTER_CHAT_RASA_TOKEN" \
+	  -m models/servicecenter.tar.gz --endpoints endpoints.yml --credentials credentials.yml -i 127.0.0.1 \
+	  --port 5005) & PIDS="$$PIDS $$!"; \
 	SERVICECENTER_COOKIE_SECURE=$${SERVICECENTER_COOKIE_SECURE:-false} $(BIN)/servicecenter serve
 
 test: setup e2e-deps georeport-venv rasa-test mail-deps
