@@ -12,6 +12,12 @@ Last line: one JSON object. wrk comes from Debian (`make bench` installs it).
 
 from __future__ import annotations
 
+# bench/ holds a script named like a standard module (bench/email.py): put this folder behind the standard
+# library on sys.path before anything imports `email` (urllib, httpx).
+import sys  # noqa: I001
+_HIER = str(__import__("pathlib").Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p not in (_HIER, "")] + [_HIER]
+
 import argparse
 import json
 import os
@@ -25,7 +31,6 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import WURZEL, laufender_server, median  # noqa: E402
 
 FRAGEN = [

@@ -9,6 +9,12 @@ p95 latency of each and the ratios to the trivial endpoint.
 
 from __future__ import annotations
 
+# bench/ holds a script named like a standard module (bench/email.py): put this folder behind the standard
+# library on sys.path before anything imports `email` (urllib, httpx).
+import sys  # noqa: I001
+_HIER = str(__import__("pathlib").Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p not in (_HIER, "")] + [_HIER]
+
 import argparse
 import json
 import os
@@ -21,7 +27,6 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import WURZEL, laufender_server, median  # noqa: E402
 
 FRAGEN = [

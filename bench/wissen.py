@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 
 WURZEL = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(WURZEL))
-sys.path.insert(0, str(WURZEL / "bench"))
+# bench/ holds a script named like a standard module (bench/email.py): keep this folder behind the standard
+# library on sys.path, so `import email` (urllib, httpx) never finds it.
+sys.path[:] = [str(WURZEL)] + [p for p in sys.path if p not in (str(WURZEL / "bench"), "")] + [str(WURZEL / "bench")]
 
 import _omos  # noqa: E402
 
