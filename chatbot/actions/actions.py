@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -342,10 +342,21 @@ class ActionMaengelVorbereiten(Action):
         rest = [w for w in re.findall(r"[\wäöüß-]+", text.lower()) if w not in MAENGEL_FUELLWOERTER and len(w) > 2]
         if not rest:
             return events
+        sc = servicecenter()
         try:
-            treffer = await servicecenter().suchen(text, limit=1)
+            # limit 3 like the other searches: the search's confidence looks at the gap to the next hits, so with
+            # limit=1 "Ampel ausgefallen" came back "unsicher" and the report lost its category (bench/chat.py).
+            treffer = await sc.suchen(text, limit=3)
         except ApiFehler:
             return events
+        if treffer and treffer[0].get("konfidenz") == "sicher" and treffer[0].get("art") != "maengelmeldung":
+            # "Todesfall beim Standesamt melden" reads like a report but asks for a Leistung the knowledge base
+            # knows for sure: answer it and skip the form (FollowupAction overrides the rule's next step).
+            try:
+                return events + await _sicher_antworten(dispatcher, sc, treffer[0]["id"]) + [
+                    FollowupAction("action_listen")]
+            except ApiFehler:
+                return events
         if treffer and treffer[0].get("konfidenz") == "sicher" and treffer[0].get("art") == "maengelmeldung":
             dispatcher.utter_message(
                 text=f"Ich nehme Ihre Meldung auf („{treffer[0]['name']}“, laut Wissensdatenbank der Stadt Halle (Saale))."

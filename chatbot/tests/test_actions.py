@@ -541,3 +541,28 @@ def test_weder_fragen_noch_codes_landen_im_log(sc, caplog):
         ausfuehren(a.ActionLeistungBeantworten(), tracker("ich heiße Erika Muster und wohne im Hansering 3"))
     assert "ABCD-EFGH-JKMN" not in caplog.text
     assert "Erika" not in caplog.text and "Hansering" not in caplog.text
+
+
+def test_maengel_vorbereiten_sucht_mit_limit_3(sc):
+    # With limit=1 the search cannot compare the top hit with the next ones and reports "unsicher".
+    suche = sc.get("/api/v1/leistungen").respond(json=treffer((61, "Defekte Ampel melden", "sicher"),
+                                                              art="maengelmeldung"))
+
+    nachrichten, events = ausfuehren(a.ActionMaengelVorbereiten(), tracker("Ampel ausgefallen", "maengel_melden"))
+
+    assert suche.calls.last.request.url.params["limit"] == "3"
+    assert slots(events)["maengel_was"] == "Ampel ausgefallen"
+    assert custom(nachrichten) == [{"leistung": {"id": 61, "name": "Defekte Ampel melden"}}]
+
+
+def test_maengel_intent_mit_sicherer_leistung_beantwortet_sie_statt_des_formulars(sc):
+    sc.get("/api/v1/leistungen").respond(json=treffer((7, "Sterbefall beurkunden lassen", "sicher")))
+    sc.get("/api/v1/leistungen/7").respond(json=leistung(7, "Sterbefall beurkunden lassen"))
+
+    nachrichten, events = ausfuehren(a.ActionMaengelVorbereiten(),
+                                     tracker("Todesfall beim Standesamt melden", "maengel_melden"))
+
+    assert custom(nachrichten) == [{"leistung": {"id": 7, "name": "Sterbefall beurkunden lassen"}}]
+    assert {"event": "followup", "name": "action_listen"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events]
+    assert slots(events)["maengel_was"] is None
