@@ -11,6 +11,11 @@ servicecenter.tar.gz and the action server (both from .venv-rasa), all on free l
    when the `leistung` of its reply is the expected Leistung. Beside it the Wissensdatenbank's own hit@1
    (`GET /api/v1/leistungen?q=`) on the same questions.
 
+Latency is measured twice: closed loop (each conversation sends its next turn as soon as the answer is there: a
+throughput test, on 2 shared cores it mostly measures the CPU per turn times 10) and with a pause between the turns
+of a conversation (--pause, a citizen reading and typing). Beside it the CPU milliseconds per turn of each process
+(servicecenter, Rasa, action server), which do not depend on other load on the machine.
+
 Last line: one JSON object. Target: p95 <= 300 ms at 10 concurrent conversations.
 """
 
@@ -81,11 +86,34 @@ def zug(client: httpx.Client, basis: str, gid: str, text: str) -> tuple[float, d
     return ms, r.json()
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ms(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    felder = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(felder[11]) + int(felder[12])) / _TICK * 1000
+
+
+def server_pid(port: int) -> int | None:
+    """The `servicecenter serve --port N` process started by laufender_server (it does not hand out the pid)."""
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                argv = (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in argv and str(port).encode() in argv:
+                return int(d.name)
+    return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--korpus", default=str(WURZEL.parent / "shared" / "data"))
     ap.add_argument("--gespraeche", type=int, default=10)
     ap.add_argument("--zuege", type=int, default=15, help="turns per conversation")
+    ap.add_argument("--pause", type=float, default=1.0, help="seconds between turns in the paced run")
     a = ap.parse_args()
     fragen = fragen_laden(Path(a.korpus) / "demo-katalog" / "fragen-dev.tsv")
     if not MODELL.exists():
@@ -128,18 +156,25 @@ def main() -> None:
                 for frage, _ in fragen[:3]:
                     zug(c, basis, secrets.token_urlsafe(24), frage)
 
+            pids = {"servicecenter": server_pid(int(basis.rsplit(":", 1)[1])), "rasa": rasa.pid,
+                    "aktionen": aktionen.pid}
+            pids = {k: v for k, v in pids.items() if v is not None}
+
             # 1. latency under 10 concurrent conversations
             zeiten: list[float] = []
             fehler = [0]
             fehlerarten: dict[str, int] = {}
             sperre = threading.Lock()
             start = threading.Barrier(a.gespraeche)
+            pause = [0.0]
 
             def gespraech(nr: int) -> None:
                 gid = secrets.token_urlsafe(24)
                 with httpx.Client() as c:
                     start.wait()
                     for i in range(a.zuege):
+                        if pause[0] and i:
+                            time.sleep(pause[0])
                         frage = fragen[(nr * a.zuege + i) % len(fragen)][0]
                         try:
                             ms, _ = zug(c, basis, gid, frage)
@@ -153,13 +188,23 @@ def main() -> None:
                         with sperre:
                             zeiten.append(ms)
 
-            t0 = time.perf_counter()
-            threads = [threading.Thread(target=gespraech, args=(n,)) for n in range(a.gespraeche)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            dauer = time.perf_counter() - t0
+            def lauf() -> tuple[list[float], float, dict[str, float]]:
+                zeiten.clear()
+                cpu0 = {k: cpu_ms(p) for k, p in pids.items()}
+                t0 = time.perf_counter()
+                threads = [threading.Thread(target=gespraech, args=(n,)) for n in range(a.gespraeche)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                dauer = time.perf_counter() - t0
+                cpu = {k: round((cpu_ms(p) - cpu0[k]) / max(1, len(zeiten)), 1) for k, p in pids.items()}
+                return list(zeiten), dauer, cpu
+
+            geschlossen, dauer, cpu = lauf()
+            pause[0] = a.pause
+            gebremst, dauer_gebremst, _ = lauf()
+            zeiten = geschlossen
 
             # 2. accuracy: one fresh conversation per question, beside the search's own hit@1
             richtig_bot = richtig_suche = 0
@@ -199,6 +244,11 @@ def main() -> None:
         "p50_ms": quantil(zeiten, 0.5) if zeiten else None,
         "p95_ms": quantil(zeiten, 0.95) if zeiten else None,
         "median_ms": median(zeiten) if zeiten else None,
+        "cpu_ms_pro_zug": cpu,
+        "pause_s": a.pause,
+        "p50_ms_mit_pause": quantil(gebremst, 0.5) if gebremst else None,
+        "p95_ms_mit_pause": quantil(gebremst, 0.95) if gebremst else None,
+        "zuege_pro_s_mit_pause": round(len(gebremst) / dauer_gebremst, 1),
         "ziel_p95_ms": 300,
         "fragen": n,
         "bot_genauigkeit": round(richtig_bot / n, 3),
