@@ -201,24 +201,28 @@ class Wissensdatenbank:
         with self._cache_lock:
             self._cache.clear()
 
-    def suche(self, frage: str, *, region: str | None = None, limit: int = 10) -> list[Suchergebnis]:
+    def suche(self, frage: str, *, region: str | None = None, limit: int = 10,
+              snippets: bool = True) -> list[Suchergebnis]:
+        """Hits best first. `snippets=False`: same hits and order, `snippet` left empty (cheaper; for callers
+        such as the mail triage that show no hit list)."""
         self.synchronisieren()
-        schluessel = (" ".join(frage.split()), region, limit)
+        schluessel = (" ".join(frage.split()), region, limit, snippets)
         with self._cache_lock:
             treffer = self._cache.get(schluessel)
             if treffer is not None:
                 self._cache.move_to_end(schluessel)
                 return list(treffer)
-        treffer = self._suche_ungecacht(frage, region=region, limit=limit)
+        treffer = self._suche_ungecacht(frage, region=region, limit=limit, snippets=snippets)
         with self._cache_lock:
             self._cache[schluessel] = treffer
             if len(self._cache) > self._cache_groesse:
                 self._cache.popitem(last=False)
         return list(treffer)
 
-    def _suche_ungecacht(self, frage: str, *, region: str | None, limit: int) -> list[Suchergebnis]:
+    def _suche_ungecacht(self, frage: str, *, region: str | None, limit: int,
+                         snippets: bool = True) -> list[Suchergebnis]:
         aus = []
-        for t in self._index.suchen(frage, limit=limit, region=region):
+        for t in self._index.suchen(frage, limit=limit, region=region, snippets=snippets):
             kopf = self._koepfe.get(t.id)
             if kopf is None:
                 continue

@@ -11,19 +11,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader
-from sqlalchemy import func, select
+from sqlalchemy import event, insert, select
 
 from kanaele.email import speicher, versand
 from kanaele.email.faden import betreff_normal, ticket_nummer_aus
 from kanaele.email.kontext import Kontext
 from kanaele.email.models import MailEingang
-from kanaele.email.triage import zustaendige_queue
+from kanaele.email.triage import zustaendige_stelle
 from servicecenter.outbox.models import OutboxEintrag
+from servicecenter.status.service import OUTBOX_ART
 from servicecenter.tickets import service as tickets
 from servicecenter.tickets.models import ArtikelArt, Kanal, Prioritaet, Ticket, TicketArtikel, TicketHistorie
 from servicecenter.tickets.zustaende import Zustand
@@ -97,20 +100,25 @@ def _registrieren(ctx: Kontext, ticket: Ticket) -> None:
                                         richtung="ein", adresse=ctx.mail.von_adresse)
 
 
-def _letzte_outbox_id(ctx: Kontext) -> int:
-    return ctx.session.scalar(select(func.max(OutboxEintrag.id))) or 0
+@contextmanager
+def _ohne_status_mail(ctx: Kontext, ticket: Ticket) -> Iterator[None]:
+    """Drop the status mails about `ticket` that the block queues (the answer mail already tells the citizen
+    everything; or the sender's own mail caused the change). The rows are caught as the block adds them to the
+    session, so exactly these are deleted (no query over the outbox), in the same transaction."""
+    neue: list[OutboxEintrag] = []
 
+    def merken(_session, obj) -> None:
+        if (isinstance(obj, OutboxEintrag) and obj.art == OUTBOX_ART
+                and (obj.payload or {}).get("ticket_id") == ticket.id):
+            neue.append(obj)
 
-def _status_mails_verwerfen(ctx: Kontext, ticket: Ticket, seit_id: int) -> None:
-    """The answer mail already tells the citizen everything: drop the status mail that the state change to
-    'erledigt' queued in this same transaction (it would be a second, redundant mail). Only rows written after
-    `seit_id` are looked at (primary-key range, no table scan)."""
-    for eintrag in ctx.session.scalars(
-        select(OutboxEintrag).where(OutboxEintrag.id > seit_id, OutboxEintrag.art == "status_email")
-    ):
-        if (eintrag.payload or {}).get("ticket_id") == ticket.id:
-            ctx.session.delete(eintrag)
-    ctx.session.flush()
+    event.listen(ctx.session, "transient_to_pending", merken)
+    try:
+        yield
+    finally:
+        event.remove(ctx.session, "transient_to_pending", merken)
+    for eintrag in neue:
+        ctx.session.delete(eintrag)
 
 
 # --- actions ------------------------------------------------------------------------------------------------
@@ -179,12 +187,11 @@ def _folgemail(ctx: Kontext) -> None:
     elif ticket.zustand == Zustand.wartet_auf_rueckmeldung:
         neu = Zustand.in_bearbeitung  # the citizen answered what we waited for
     if neu is not None:
-        seit_id = _letzte_outbox_id(ctx)
-        tickets.ticket_aendern(ctx.session, ticket, version=None, benutzer=None,
-                               einstellungen=ctx.ticket_einstellungen, status=neu, jetzt=ctx.jetzt)
         # The sender just wrote to us: no status mail about the reopening their own mail caused (it would also be
         # a second mail to an auto-responder that ignores Auto-Submitted, i.e. a loop).
-        _status_mails_verwerfen(ctx, ticket, seit_id)
+        with _ohne_status_mail(ctx, ticket):
+            tickets.ticket_aendern(ctx.session, ticket, version=None, benutzer=None,
+                                   einstellungen=ctx.ticket_einstellungen, status=neu, jetzt=ctx.jetzt)
     ctx.beenden(status="verarbeitet", aktion="artikel" if neu is None else "artikel_wiedereroeffnet")
 
 
@@ -200,8 +207,13 @@ def _neues_ticket(ctx: Kontext) -> None:
     tr = ctx.triage
     top = tr.leistung if tr else None
     sicher = bool(top and tr.konfidenz == "sicher")
-    queue_id = zustaendige_queue(ctx.session, top.leistung_id, ctx.einstellungen.region) \
+    # The queue and (when sure) the Leistung are loaded here and held: ticket_anlegen's checks and the automatic
+    # answer then find them in the session's identity map (which keeps objects only while something references
+    # them) instead of loading them again.
+    stelle = zustaendige_stelle(ctx.session, top.leistung_id, ctx.einstellungen.region) \
         if top and tr.konfidenz != "kein Treffer" else None
+    queue_id = stelle.id if stelle is not None else None
+    leistung = ctx.session.get(Leistung, top.leistung_id) if sicher else None
     betreff = (mail.betreff or "").strip()
     anliegen = f"{betreff}\n\n{ctx.neuer_text}".strip() or "E-Mail ohne Betreff und Text"
     vorher = ctx.ticket  # a reply to a closed ticket starts a new one that points back
@@ -216,16 +228,16 @@ def _neues_ticket(ctx: Kontext) -> None:
     )
     ctx.ticket = ticket
     _artikel_eingang(ctx, ticket)
-    _registrieren(ctx, ticket)
-    if tr is not None:
+    if tr is not None:  # set together with ticket_id (_registrieren), so both go out in one UPDATE
         ctx.eingang.vorschlaege = [v.als_dict() for v in tr.vorschlaege]
+    _registrieren(ctx, ticket)
     if vorher is not None:
         _notiz(ctx, ticket, f"Antwort auf das geschlossene Ticket {vorher.nummer}.")
     if tr is not None and tr.sprache not in ("de", "unbekannt"):
         _notiz(ctx, ticket, f"Die E-Mail ist vermutlich nicht auf Deutsch geschrieben (erkannt: {SPRACHEN.get(tr.sprache, tr.sprache)}); "
                "sie wurde deshalb nicht automatisch beantwortet.")
-    if sicher and tr.sprache in ("de", "unbekannt") and _darf_automatisch_antworten(ctx, top):
-        _automatisch_antworten(ctx, ticket, top.leistung_id)
+    if leistung is not None and tr.sprache in ("de", "unbekannt") and _darf_automatisch_antworten(ctx, top):
+        _automatisch_antworten(ctx, ticket, leistung)
         ctx.beenden(status="verarbeitet", aktion="auto_antwort")
         return
     ctx.beenden(status="verarbeitet", aktion="ticket")
@@ -289,10 +301,7 @@ def antwort_rendern(ctx: Kontext, ticket: Ticket, leistung: Leistung) -> tuple[s
     return text, html
 
 
-def _automatisch_antworten(ctx: Kontext, ticket: Ticket, leistung_id: int) -> None:
-    leistung = ctx.session.get(Leistung, leistung_id)
-    if leistung is None:
-        return
+def _automatisch_antworten(ctx: Kontext, ticket: Ticket, leistung: Leistung) -> None:
     text, html = antwort_rendern(ctx, ticket, leistung)
     ohne = betreff_normal(ctx.mail.betreff or "")
     betreff = f"AW: {(ctx.mail.betreff or '').strip()}" if ohne else f"Ihre Anfrage: {leistung.leistungsname}"
@@ -310,11 +319,13 @@ def _automatisch_antworten(ctx: Kontext, ticket: Ticket, leistung_id: int) -> No
                             erstellt_am=ctx.jetzt)
     ctx.session.add(artikel)
     ctx.session.flush()
-    ctx.session.add(TicketHistorie(ticket_id=ticket.id, benutzer_id=None, zeitpunkt=ctx.jetzt, feld="artikel",
-                                   alt=None, neu=f"nachricht:{artikel.id}"))
-    ctx.session.add(TicketHistorie(ticket_id=ticket.id, benutzer_id=None, zeitpunkt=ctx.jetzt, feld=HISTORIE_AUTO,
-                                   alt=None, neu=leistung.leistungsname[:200]))
-    seit_id = _letzte_outbox_id(ctx)
-    tickets.ticket_aendern(ctx.session, ticket, version=None, benutzer=None, einstellungen=ctx.ticket_einstellungen,
-                           status=Zustand.erledigt, jetzt=ctx.jetzt)
-    _status_mails_verwerfen(ctx, ticket, seit_id)
+    # Both history rows in one multi-row INSERT (nothing needs them as objects in this session).
+    ctx.session.execute(insert(TicketHistorie), [
+        {"ticket_id": ticket.id, "benutzer_id": None, "zeitpunkt": ctx.jetzt, "feld": "artikel", "alt": None,
+         "neu": f"nachricht:{artikel.id}"},
+        {"ticket_id": ticket.id, "benutzer_id": None, "zeitpunkt": ctx.jetzt, "feld": HISTORIE_AUTO, "alt": None,
+         "neu": leistung.leistungsname[:200]},
+    ])
+    with _ohne_status_mail(ctx, ticket):
+        tickets.ticket_aendern(ctx.session, ticket, version=None, benutzer=None,
+                               einstellungen=ctx.ticket_einstellungen, status=Zustand.erledigt, jetzt=ctx.jetzt)

@@ -74,7 +74,7 @@ class Kontext:
     roh: bytes
     einstellungen: MailEinstellungen
     ticket_einstellungen: TicketEinstellungen
-    wdb: Any  # wissensdatenbank.service.Wissensdatenbank (duck-typed: .suche(frage, limit=…))
+    wdb: Any  # wissensdatenbank.service.Wissensdatenbank (duck-typed: .suche(frage, limit=…, snippets=False))
     jetzt: datetime
     mail: GeparsteMail = field(default_factory=GeparsteMail)
     # Classification: buerger (a person wrote) or an automatic kind; automatic mail is never answered.

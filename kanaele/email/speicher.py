@@ -6,10 +6,11 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from kanaele.email.models import MailAdresse, MailEingang, MailNachricht
+from wissensdatenbank.basis import UTCDateTime
 from wissensdatenbank.basis import jetzt as _jetzt
 
 
@@ -53,6 +54,14 @@ def roh_speichern(
     return eingang
 
 
+# INSERT … ON CONFLICT DO NOTHING, the same text on SQLite and PostgreSQL (other databases: look-up, then insert).
+# Plain SQL text: SQLAlchemy's dialect constructs for it cannot be cached and would be compiled for every mail.
+_INSERT_ODER_NICHTS = text(
+    "INSERT INTO mail_nachricht (message_id, ticket_id, richtung, adresse, erstellt_am) "
+    "VALUES (:message_id, :ticket_id, :richtung, :adresse, :erstellt_am) ON CONFLICT (message_id) DO NOTHING"
+).bindparams(bindparam("erstellt_am", type_=UTCDateTime))
+
+
 def nachricht_registrieren(
     session: Session, *, message_id: str, ticket_id: int, richtung: str, adresse: str | None
 ) -> None:
@@ -62,10 +71,16 @@ def nachricht_registrieren(
         return
     if richtung not in ("ein", "aus"):
         raise ValueError(f"richtung muss 'ein' oder 'aus' sein, nicht {richtung!r}")
+    werte = {"message_id": mid, "ticket_id": ticket_id, "richtung": richtung, "adresse": adresse_normal(adresse),
+             "erstellt_am": _jetzt()}
+    if session.get_bind().dialect.name in ("sqlite", "postgresql"):
+        # One statement instead of look-up + insert, and safe against a parallel receiver registering the same
+        # Message-ID between the two (the unique constraint decides; the existing row is kept).
+        session.execute(_INSERT_ODER_NICHTS, werte)
+        return
     if session.scalar(select(MailNachricht.id).where(MailNachricht.message_id == mid)) is not None:
         return
-    session.add(MailNachricht(message_id=mid, ticket_id=ticket_id, richtung=richtung,
-                              adresse=adresse_normal(adresse), erstellt_am=_jetzt()))
+    session.add(MailNachricht(**werte))
     session.flush()
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kanaele.email.faden import betreff_normal
 from kanaele.email.filter.zitate import neuer_teil, ohne_gruss
-from wissensdatenbank.models import Leistung, Zustaendigkeit
+from wissensdatenbank.models import Leistung, Organisationseinheit, Zustaendigkeit
 
 LEERE_BETREFFE = re.compile(
     r"^(frage|fragen|anfrage|anliegen|antrag|hallo|hilfe|info|information(en)?|kontakt|bitte|dringend|"
@@ -116,6 +116,11 @@ def _konf_rang(k: str) -> int:
     return {"sicher": 2, "unsicher": 1}.get(k, 0)
 
 
+def _suche(wdb, frage: str) -> list:
+    # The triage shows no hit list: no highlighted snippets (same hits and order, a good part of a search's cost).
+    return wdb.suche(frage, limit=10, snippets=False)
+
+
 def triage(wdb, betreff: str, text: str, *, limit: int = 3) -> TriageErgebnis:
     """Search the knowledge base for the mail; no database access besides the search index."""
     b, koerper = suchtexte(betreff, text)
@@ -125,14 +130,14 @@ def triage(wdb, betreff: str, text: str, *, limit: int = 3) -> TriageErgebnis:
     # Subject and body together first: when that search alone is sure, the other two are not needed (each
     # search costs ~10 ms); otherwise subject and body are searched on their own as well and fused.
     if b and koerper:
-        listen.append((1.0, wdb.suche(f"{b}. {koerper}", limit=10)))
+        listen.append((1.0, _suche(wdb, f"{b}. {koerper}")))
         if not (listen[0][1] and listen[0][1][0].konfidenz == "sicher"):
-            listen.append((1.2, wdb.suche(b, limit=10)))
-            listen.append((1.0, wdb.suche(koerper, limit=10)))
+            listen.append((1.2, _suche(wdb, b)))
+            listen.append((1.0, _suche(wdb, koerper)))
     elif b:
-        listen.append((1.2, wdb.suche(b, limit=10)))
+        listen.append((1.2, _suche(wdb, b)))
     elif koerper:
-        listen.append((1.0, wdb.suche(koerper, limit=10)))
+        listen.append((1.0, _suche(wdb, koerper)))
     ergebnis.suchtext = f"{b}\n{koerper}".strip()
     if not listen:
         return ergebnis
@@ -149,10 +154,12 @@ def triage(wdb, betreff: str, text: str, *, limit: int = 3) -> TriageErgebnis:
     return ergebnis
 
 
-def zustaendige_queue(session: Session, leistung_id: int, region: str | None = None) -> int | None:
-    """The Organisationseinheit responsible for the Leistung (region match first), as the ticket queue."""
+def zustaendige_stelle(session: Session, leistung_id: int, region: str | None = None) -> Organisationseinheit | None:
+    """The Organisationseinheit responsible for the Leistung (region match first): the ticket queue. Loaded as an
+    object, so a caller that keeps it finds it in the session (ticket_anlegen's queue check) without a query."""
     zeilen = session.execute(
-        select(Zustaendigkeit.organisationseinheit_id, Zustaendigkeit.region)
+        select(Organisationseinheit, Zustaendigkeit.region)
+        .join(Zustaendigkeit, Zustaendigkeit.organisationseinheit_id == Organisationseinheit.id)
         .where(Zustaendigkeit.leistung_id == leistung_id)
         .order_by(Zustaendigkeit.id)
     ).all()
@@ -163,6 +170,12 @@ def zustaendige_queue(session: Session, leistung_id: int, region: str | None = N
         if passend:
             return passend[0]
     return zeilen[0][0]
+
+
+def zustaendige_queue(session: Session, leistung_id: int, region: str | None = None) -> int | None:
+    """The id of zustaendige_stelle."""
+    stelle = zustaendige_stelle(session, leistung_id, region)
+    return stelle.id if stelle is not None else None
 
 
 def leistung_laden(session: Session, leistung_id: int) -> Leistung | None:

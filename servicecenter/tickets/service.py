@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, insert, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -313,11 +313,16 @@ def ticket_anlegen(
     zugangscode_vergeben(ticket)  # citizen access code: hash stored, code kept as transient ticket.zugangscode
     session.add(ticket)
     session.flush()
-    _historie(session, ticket, "status", None, Zustand.neu, benutzer, zeit)
-    for feld in ("queue_id", "assignee_id", "leistung_id", "rueckruf_am"):
-        if getattr(ticket, feld) is not None:
-            _historie(session, ticket, feld, None, getattr(ticket, feld), benutzer, zeit)
-    session.flush()
+    # The initial history rows in one multi-row INSERT (nobody needs them as objects in this session).
+    zeilen = [("status", Zustand.neu)] + [
+        (feld, getattr(ticket, feld)) for feld in ("queue_id", "assignee_id", "leistung_id", "rueckruf_am")
+        if getattr(ticket, feld) is not None
+    ]
+    session.execute(insert(TicketHistorie), [
+        {"ticket_id": ticket.id, "benutzer_id": benutzer.id if benutzer else None, "zeitpunkt": zeit, "feld": feld,
+         "alt": None, "neu": _text(neu)}
+        for feld, neu in zeilen
+    ])
     return ticket
 
 
@@ -355,6 +360,9 @@ def _zustand_wechseln(session: Session, ticket: Ticket, neu: Zustand, benutzer: 
     if neu == alt:
         return
     _pruefe_uebergang(alt, neu)
+    # Status e-mail via the outbox, queued before the ticket is touched: its insert flushes the session, and with
+    # the ticket still clean all changes below go out in one versioned UPDATE (one version step per change).
+    buergerstatus_geaendert(session, ticket, BUERGERSTATUS[neu], jetzt=zeit)
     # SLA clock: pause on entering "wartet auf Rückmeldung", move the due time on by the paused service time.
     if alt == Zustand.wartet_auf_rueckmeldung and ticket.sla_pausiert_seit is not None:
         if ticket.faellig_am is not None:
@@ -368,7 +376,6 @@ def _zustand_wechseln(session: Session, ticket: Ticket, neu: Zustand, benutzer: 
     if neu in OFFEN and ticket.erledigt_am is not None:  # reopened
         _setzen(session, ticket, "erledigt_am", None, benutzer, zeit)
     ticket.zustand = neu
-    buergerstatus_geaendert(session, ticket, BUERGERSTATUS[neu], jetzt=zeit)  # status e-mail via outbox
     ticket.buergerstatus = BUERGERSTATUS[neu]
     _historie(session, ticket, "status", alt, neu, benutzer, zeit)  # named like the API field
 

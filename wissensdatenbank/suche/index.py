@@ -712,7 +712,10 @@ class SuchIndex:
             X = self._merkmale(q, mats, kand, basis)
             return [self._docs[int(r)].dok.id for r in kand], X, q  # type: ignore[union-attr]
 
-    def suchen(self, frage: str, *, limit: int = 10, region: str | None = None) -> list[SuchTreffer]:
+    def suchen(self, frage: str, *, limit: int = 10, region: str | None = None,
+               snippets: bool = True) -> list[SuchTreffer]:
+        """Ranked hits; `snippets=False` leaves `snippet` empty (skips the best-sentence look-up and the
+        highlighting, which callers without a hit list to show do not need). Ranking is the same either way."""
         with self._lock:
             q = self._anfrage(frage)
             if not len(q.tids) or limit <= 0:
@@ -729,8 +732,8 @@ class SuchIndex:
             for i, j in enumerate(ordnung):
                 a = self._docs[int(kand[j])]
                 assert a is not None
-                satz = self._bester_satz(int(kand[j]), q)
-                out.append(SuchTreffer(a.dok.id, float(s[j]), konf[i], snippet(a.dok, q.stämme, satz, q.teilstämme)))
+                text = snippet(a.dok, q.stämme, self._bester_satz(int(kand[j]), q), q.teilstämme) if snippets else ""
+                out.append(SuchTreffer(a.dok.id, float(s[j]), konf[i], text))
             return out
 
     def konfidenz_eingaben(self, frage: str) -> tuple[int | None, list[float] | None]:
