@@ -183,3 +183,13 @@ def test_dokument_aus_dict() -> None:
         assert teil in s.text
     assert "37" not in s.text
     assert s.regionen == frozenset()
+
+
+def test_konfidenz_haengt_nicht_vom_limit_ab() -> None:
+    """The class compares the top hit with the runner-up: asking for one hit must give the same class."""
+    i = SuchIndex()
+    i.aufbauen(_doks())
+    for frage in ("Hundesteuer anmelden", "Sperrmüll", "asdf qwertz", "Wohnung ummelden"):
+        zehn, eins = i.suchen(frage, limit=10), i.suchen(frage, limit=1)
+        assert [t.id for t in eins] == [t.id for t in zehn[:1]]
+        assert [t.konfidenz for t in eins] == [t.konfidenz for t in zehn[:1]], frage

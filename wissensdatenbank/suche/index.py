@@ -726,8 +726,12 @@ class SuchIndex:
                 return []
             X = self._merkmale(q, mats, kand, basis)
             s = X @ self._w + self._b0
-            ordnung = np.argsort(-s, kind="stable")[:limit]
-            konf = self._konfidenz(s[ordnung], X[ordnung], q)
+            volle = np.argsort(-s, kind="stable")
+            ordnung = volle[:limit]
+            # The confidence looks at the margin to the runner-up: judge it on at least two hits, so a caller
+            # asking for one hit gets the same class as one asking for ten.
+            vergleich = volle[:max(limit, 2)]
+            konf = self._konfidenz(s[vergleich], X[vergleich], q)[:limit]
             out = []
             for i, j in enumerate(ordnung):
                 a = self._docs[int(kand[j])]
