@@ -1,6 +1,7 @@
 """NLU cross-validation of the chatbot (not a test; slow: five trainings of the NLU pipeline).
 
-Runs `rasa test nlu --cross-validation --folds 5` from .venv-rasa on chatbot/data/nlu.yml with chatbot/config.yml
+Runs `rasa test nlu --cross-validation --folds 5` from .venv-rasa on the NLU files in chatbot/data/ (nlu.yml,
+nlu_out_of_scope.yml; rasa skips rules and stories) with chatbot/config.yml
 and reads the report of the pooled test-fold predictions. Predictions below the FallbackClassifier threshold
 count as errors (they come out as nlu_fallback).
 
@@ -39,7 +40,7 @@ def main() -> int:
         out = args.out or Path(tmp)
         start = time.monotonic()
         subprocess.run(
-            [str(RASA), "test", "nlu", "--nlu", "data/nlu.yml", "--config", "config.yml",
+            [str(RASA), "test", "nlu", "--nlu", "data", "--config", "config.yml",
              "--cross-validation", "--folds", str(args.folds), "--out", str(out)],
             cwd=CHATBOT, check=True, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
