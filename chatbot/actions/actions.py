@@ -40,6 +40,15 @@ def _intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
+def _bricht_ab(tracker: Tracker) -> bool:
+    """The citizen wants out of a running form. A message that carries a ticket number or an access code is an
+    answer to the form, whatever intent NLU guessed for it (a bare random code can look like anything)."""
+    if _intent(tracker) not in ABBRUCH:
+        return False
+    text = _text(tracker)
+    return not (zugangscode_finden(text) or ticketnummer_finden(text))
+
+
 def _text(tracker: Tracker) -> str:
     return (tracker.latest_message.get("text") or "").strip()
 
@@ -244,14 +253,14 @@ class ValidateStatusForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
-        return [] if _intent(tracker) in ABBRUCH else domain_slots
+        return [] if _bricht_ab(tracker) else domain_slots
 
     def validate_ticketnummer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if value is None:
             return {"ticketnummer": None}
-        if _intent(tracker) in ABBRUCH:
+        if _bricht_ab(tracker):
             return {"ticketnummer": None}
         nummer = ticketnummer_finden(str(value or "")) or ticketnummer_finden(_text(tracker))
         if nummer is None:
@@ -263,7 +272,7 @@ class ValidateStatusForm(FormValidationAction):
     ) -> dict[str, Any]:
         if value is None:
             return {"zugangscode": None}
-        if _intent(tracker) in ABBRUCH:
+        if _bricht_ab(tracker):
             return {"zugangscode": None}
         code = zugangscode_finden(str(value or ""))
         if code is None:
@@ -280,7 +289,7 @@ class ActionStatusAbfragen(Action):
     ) -> list[EventType]:
         # The access code is a secret: it leaves the conversation state right after the query.
         vergessen: list[EventType] = [SlotSet("zugangscode", None), SlotSet("requested_slot", None)]
-        if _intent(tracker) in ABBRUCH:
+        if _bricht_ab(tracker):
             return vergessen + [SlotSet("ticketnummer", None)] + await _abbrechen(dispatcher, tracker)
         nummer, code = tracker.get_slot("ticketnummer"), tracker.get_slot("zugangscode")
         if not nummer or not code:
@@ -373,7 +382,7 @@ class ValidateMaengelForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
-        if _intent(tracker) in ABBRUCH:
+        if _bricht_ab(tracker):
             return []
         if tracker.slots.get("maengel_email") == "keine":
             return [s for s in domain_slots if s != "maengel_einwilligung"]
@@ -385,7 +394,7 @@ class ValidateMaengelForm(FormValidationAction):
         if value is None:  # reset before the form (action_maengel_vorbereiten): nothing to check
             return {"maengel_was": None}
         text = str(value or "").strip()
-        if _intent(tracker) in ABBRUCH:
+        if _bricht_ab(tracker):
             return {"maengel_was": None}
         if len(text) < 3:
             dispatcher.utter_message(text="Bitte beschreiben Sie den Mangel in ein paar Worten.")
@@ -398,7 +407,7 @@ class ValidateMaengelForm(FormValidationAction):
         if value is None:  # reset before the form (action_maengel_vorbereiten): nothing to check
             return {"maengel_wo": None}
         text = str(value or "").strip()
-        if _intent(tracker) in ABBRUCH:
+        if _bricht_ab(tracker):
             return {"maengel_wo": None}
         if len(text) < 3:
             dispatcher.utter_message(text="Bitte nennen Sie den Ort genauer, zum Beispiel Straße und Hausnummer.")
@@ -411,7 +420,7 @@ class ValidateMaengelForm(FormValidationAction):
         if value is None:  # reset before the form (action_maengel_vorbereiten): nothing to check
             return {"maengel_email": None}
         text = str(value or "").strip()
-        if _intent(tracker) in ABBRUCH:
+        if _bricht_ab(tracker):
             return {"maengel_email": None}
         if m := EMAIL.search(text):
             return {"maengel_email": m.group(0)[:254]}
@@ -430,7 +439,7 @@ class ValidateMaengelForm(FormValidationAction):
         if value is None:
             return {"maengel_einwilligung": None}
         text = str(value)
-        if _intent(tracker) in ABBRUCH:
+        if _bricht_ab(tracker):
             return {"maengel_einwilligung": None}
         # Only an explicit yes counts as consent; "nicht einverstanden" is a no.
         if NEIN.search(text):
@@ -450,7 +459,7 @@ class ActionMaengelAbsenden(Action):
     ) -> list[EventType]:
         # The e-mail address is needed once, by the API; it does not stay in the conversation state.
         vergessen: list[EventType] = [SlotSet(s, None) for s in MAENGEL_SLOTS] + [SlotSet("requested_slot", None)]
-        if _intent(tracker) in ABBRUCH:
+        if _bricht_ab(tracker):
             return vergessen + await _abbrechen(dispatcher, tracker)
         was, wo = tracker.get_slot("maengel_was"), tracker.get_slot("maengel_wo")
         if not was or not wo:

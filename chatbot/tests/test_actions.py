@@ -357,6 +357,16 @@ def test_status_formular_prueft_den_code(eingabe, code):
     assert slots(events)["zugangscode"] == code
 
 
+@pytest.mark.parametrize("intent", ["goodbye", "mit_mensch_sprechen"])
+def test_ein_blanker_code_beendet_das_formular_nicht(intent):
+    """A bare random code may be classified as anything; it is still the form's answer."""
+    t = tracker("5PAW-MSEE-D32R", intent, slots={"ticketnummer": "115-2026-000123"},
+                slot_events={"zugangscode": "5PAW-MSEE-D32R"})
+    _, events = ausfuehren(a.ValidateStatusForm(), t)
+
+    assert slots(events)["zugangscode"] == "5PAW-MSEE-D32R"
+
+
 def test_status_formular_endet_wenn_ein_mensch_gewuenscht_ist(sc):
     t = tracker("ich will einen menschen", "mit_mensch_sprechen", slot_events={"ticketnummer": "ich will einen menschen"})
     _, events = ausfuehren(a.ValidateStatusForm(), t)
