@@ -367,16 +367,22 @@ def make_router(*, get_session: Callable[..., Session]) -> APIRouter:
 
     # --- the bot's call-backs ---------------------------------------------------------------------------------
 
+    def _bot_anfrage_pruefen(request: Request, gespraech_id: str) -> JSONResponse | None:
+        """Bot token first (401/503), then the conversation id (422): shared by every bot call-back."""
+        fehler = bot_pruefen(request)
+        if fehler is None and not service.id_gueltig(gespraech_id):
+            fehler = _fehler(422, "Die Gesprächskennung ist ungültig.")
+        return fehler
+
+
     @router.post("/bot/{gespraech_id}/uebergabe", summary="Übergabe an einen Menschen (Bot-Aktion)",
                  responses={401: {"description": "Bot-Token falsch"}, 503: {"description": "Nicht eingerichtet"}})
     def bot_uebergabe(request: Request, gespraech_id: str, eingabe: UebergabeEingabe, session: Sitzung) -> JSONResponse:
         """`{"ergebnis": "warteschlange" | "ausserhalb", "text"}`; bei `warteschlange` pausiert der Bot."""
-        fehler = bot_pruefen(request)
+        fehler = _bot_anfrage_pruefen(request, gespraech_id)
         if fehler is not None:
             return fehler
         s = request.app.state.settings
-        if not service.id_gueltig(gespraech_id):
-            return _fehler(422, "Die Gesprächskennung ist ungültig.")
         jetzt = uhr(request.app)
         g = service.gespraech_holen_oder_anlegen(session, gespraech_id, rasa_urls=s.chat_rasa_urls, jetzt=jetzt)
         e = service.uebergeben(session, g, grund=eingabe.grund, leistung_id=eingabe.leistung_id,
@@ -390,12 +396,10 @@ def make_router(*, get_session: Callable[..., Session]) -> APIRouter:
                  responses={401: {"description": "Bot-Token falsch"}, 422: {"description": "Angaben unvollständig"}})
     def bot_maengel(request: Request, gespraech_id: str, eingabe: MaengelEingabe, session: Sitzung) -> JSONResponse:
         """Legt eine Mängelmeldung (Ticket, Kanal chat) an: `{"nummer", "zugangscode", "status_url"}`."""
-        fehler = bot_pruefen(request)
+        fehler = _bot_anfrage_pruefen(request, gespraech_id)
         if fehler is not None:
             return fehler
         s = request.app.state.settings
-        if not service.id_gueltig(gespraech_id):
-            return _fehler(422, "Die Gesprächskennung ist ungültig.")
         was, wo = eingabe.was.strip(), eingabe.wo.strip()
         email = (eingabe.email or "").strip() or None
         if not was or not wo:
