@@ -149,8 +149,13 @@ def main() -> None:
                 [str(RASA), "run", "actions", "--actions", "actions", "--port", str(aktion_port)],
                 cwd=WURZEL / "chatbot", env=rasa_env, stdout=log, stderr=subprocess.STDOUT)
             prozesse += [rasa, aktionen]
-            warten(f"http://127.0.0.1:{aktion_port}/health", aktionen, 120, "Action-Server")
-            warten(f"{rasa_url}/status?token={RASA_TOKEN}", rasa, 300, "Rasa")
+            try:
+                warten(f"http://127.0.0.1:{aktion_port}/health", aktionen, 120, "Action-Server")
+                warten(f"{rasa_url}/status?token={RASA_TOKEN}", rasa, 300, "Rasa")
+            except RuntimeError:
+                log.flush()
+                print((tmp / "rasa.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+                raise
 
             with httpx.Client() as c:  # warm-up: models, connection pools
                 for frage, _ in fragen[:3]:

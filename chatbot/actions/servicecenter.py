@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -41,6 +43,7 @@ class Einstellungen:
     oeffentliche_url: str
     token: str
     timeout: float
+    cache_sekunden: float = 60.0
 
     @classmethod
     def aus_umgebung(cls) -> Einstellungen:
@@ -51,6 +54,7 @@ class Einstellungen:
             oeffentliche_url=os.environ.get("SERVICECENTER_PUBLIC_URL", url).rstrip("/"),
             token=os.environ.get("SERVICECENTER_CHAT_BOT_TOKEN", ""),
             timeout=float(os.environ.get("SERVICECENTER_BOT_TIMEOUT", "3")),
+            cache_sekunden=float(os.environ.get("SERVICECENTER_BOT_CACHE_SEKUNDEN", "60")),
         )
 
 
@@ -68,6 +72,18 @@ def http_client() -> httpx.AsyncClient:
         client = httpx.AsyncClient(limits=httpx.Limits(max_connections=50, max_keepalive_connections=20))
         _CLIENTS[loop] = client
     return client
+
+
+# Leistung records the bot answered with recently: (base URL, id) -> (valid until, record). Every answer and every
+# follow-up ("Was kostet das?") loads the full record; reading it with its zuständige Stellen costs the servicecenter
+# five queries (py-spy: the largest part of its CPU in a chat turn). Edits in the Redaktion reach the bot within
+# cache_sekunden (SERVICECENTER_BOT_CACHE_SEKUNDEN, 0 = no cache). Only published, public catalogue data is held.
+_LEISTUNGEN: OrderedDict[tuple[str, int], tuple[float, dict[str, Any]]] = OrderedDict()
+_LEISTUNGEN_MAX = 512
+
+
+def cache_leeren() -> None:
+    _LEISTUNGEN.clear()
 
 
 class Servicecenter:
@@ -116,7 +132,21 @@ class Servicecenter:
         return treffer
 
     async def leistung(self, leistung_id: int | str) -> dict[str, Any]:
-        return self._json(await self._anfrage("GET", f"/api/v1/leistungen/{int(leistung_id)}"))
+        schluessel = (self.e.url, int(leistung_id))
+        jetzt = time.monotonic()
+        gemerkt = _LEISTUNGEN.get(schluessel)
+        if gemerkt is not None and gemerkt[0] > jetzt:
+            _LEISTUNGEN.move_to_end(schluessel)
+            return gemerkt[1]
+        daten = self._json(await self._anfrage("GET", f"/api/v1/leistungen/{int(leistung_id)}"))
+        if not isinstance(daten, dict):
+            raise ApiFehler("unexpected Leistung answer")
+        if self.e.cache_sekunden > 0:
+            _LEISTUNGEN[schluessel] = (jetzt + self.e.cache_sekunden, daten)
+            _LEISTUNGEN.move_to_end(schluessel)
+            while len(_LEISTUNGEN) > _LEISTUNGEN_MAX:
+                _LEISTUNGEN.popitem(last=False)
+        return daten
 
     async def status(self, nummer: str, code: str) -> dict[str, Any]:
         return self._json(await self._anfrage("GET", f"/api/v1/status/{quote(nummer, safe='')}", params={"code": code}))

@@ -26,6 +26,10 @@ def umgebung(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SERVICECENTER_PUBLIC_URL", "https://service.halle.test")
     monkeypatch.setenv("SERVICECENTER_CHAT_BOT_TOKEN", "bot-geheim")
     monkeypatch.setenv("SERVICECENTER_BOT_TIMEOUT", "0.5")
+    # every test starts without Leistungen remembered by an earlier one
+    from actions import servicecenter
+
+    servicecenter.cache_leeren()
 
 
 @pytest.fixture

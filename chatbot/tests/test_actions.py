@@ -576,3 +576,52 @@ def test_maengel_intent_mit_sicherer_leistung_beantwortet_sie_statt_des_formular
     assert {"event": "followup", "name": "action_listen"} in [
         {k: e.get(k) for k in ("event", "name")} for e in events]
     assert slots(events)["maengel_was"] is None
+
+
+# --- Leistung cache ----------------------------------------------------------------------------------------------
+
+
+def test_leistung_wird_kurz_gemerkt_und_nicht_fuer_jede_nachfrage_neu_geladen(sc):
+    detail = sc.get("/api/v1/leistungen/3").respond(json=leistung())
+    t = tracker("was kostet das", "frage_kosten", slots={"leistung_id": "3"})
+    sc.get("/api/v1/leistungen").respond(json=treffer())
+
+    ausfuehren(a.ActionLeistungDetail(), t)
+    nachrichten, _ = ausfuehren(a.ActionLeistungDetail(), tracker("welche unterlagen", "frage_unterlagen",
+                                                                   slots={"leistung_id": "3"}))
+
+    assert detail.call_count == 1
+    assert "Reisepass" in texte(nachrichten)
+
+
+def test_leistung_cache_laeuft_ab_und_ist_abschaltbar(sc, monkeypatch):
+    from actions import servicecenter
+
+    detail = sc.get("/api/v1/leistungen/3").respond(json=leistung())
+    sc.get("/api/v1/leistungen").respond(json=treffer())
+    t = tracker("was kostet das", "frage_kosten", slots={"leistung_id": "3"})
+    uhr = [1000.0]
+    monkeypatch.setattr(servicecenter.time, "monotonic", lambda: uhr[0])
+    ausfuehren(a.ActionLeistungDetail(), t)
+    uhr[0] += 59
+    ausfuehren(a.ActionLeistungDetail(), t)
+    assert detail.call_count == 1
+    uhr[0] += 2  # 61 s after loading: an edit in the Redaktion is visible now
+    ausfuehren(a.ActionLeistungDetail(), t)
+    assert detail.call_count == 2
+
+    monkeypatch.setenv("SERVICECENTER_BOT_CACHE_SEKUNDEN", "0")
+    servicecenter.cache_leeren()
+    ausfuehren(a.ActionLeistungDetail(), t)
+    ausfuehren(a.ActionLeistungDetail(), t)
+    assert detail.call_count == 4
+
+
+def test_fehler_werden_nicht_gemerkt(sc):
+    detail = sc.get("/api/v1/leistungen/3").mock(side_effect=[httpx.Response(503), httpx.Response(200,
+                                                                                                  json=leistung())])
+    sc.get("/api/v1/leistungen").respond(json=treffer())
+    t = tracker("was kostet das", "frage_kosten", slots={"leistung_id": "3"})
+    assert texte(ausfuehren(a.ActionLeistungDetail(), t)[0]) == STOERUNG
+    assert "Reisepass" in texte(ausfuehren(a.ActionLeistungDetail(), t)[0])
+    assert detail.call_count == 2

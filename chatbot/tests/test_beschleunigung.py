@@ -1,0 +1,123 @@
+"""The CPU savings of beschleunigung.py change nothing the bot computes.
+
+The trained model (models/servicecenter.tar.gz; `make rasa-test` trains it first) answers the same messages once
+with Rasa's own code and once patched: the same intent rankings (DIET) and the same next-action predictions with
+the same probabilities (TED, memoization, rules), in one process, first unpatched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+MODELL = Path(__file__).resolve().parent.parent / "models" / "servicecenter.tar.gz"
+
+NACHRICHTEN = [
+    "hallo",
+    "ich brauch nen neuen perso",
+    "was kostet das",
+    "welche unterlagen brauche ich dafür",
+    "wo muss ich da hin",
+    "kann ich das online machen",
+    "hier liegt seit wochen sperrmüll auf dem gehweg",
+    "wie ist der stand von 115-2026-000123",
+    "asdf qwertz",
+    "ich will mit einem menschen sprechen",
+    "bist du ein bot",
+    "danke, tschüss",
+]
+
+
+def _rechnen(agent) -> list[tuple]:
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    ergebnis = []
+
+    async def lauf() -> None:
+        for text in NACHRICHTEN:
+            nlu = await agent.parse_message(text)
+            ranking = tuple((i["name"], round(i["confidence"], 6)) for i in nlu["intent_ranking"])
+            # next action after this message at the start of a conversation, from all policies
+            tracker = DialogueStateTracker.from_events(
+                "gleich", [UserUttered(text, nlu["intent"], nlu["entities"], parse_data=nlu)],
+                slots=agent.domain.slots)
+            vorhersage = agent.processor._predict_next_with_tracker(tracker)  # noqa: SLF001
+            gewinner = (vorhersage.policy_name, _runden(vorhersage.probabilities))
+            ted = [_runden(p.predict_action_probabilities(tracker, agent.domain).probabilities)
+                   for p in _teile(agent, "TEDPolicy")]
+            assert ted, "TED policy not found in the model"
+            ergebnis.append((text, ranking, gewinner, ted))
+
+    asyncio.run(lauf())
+    return ergebnis
+
+
+@pytest.mark.skipif(not MODELL.exists(), reason="no trained model (make rasa-modell)")
+def test_gepatcht_rechnet_der_bot_genau_dasselbe() -> None:
+    import beschleunigung
+    from rasa.core.agent import load_agent
+
+    agent = asyncio.run(load_agent(model_path=str(MODELL)))
+    vorher = _rechnen(agent)
+    beschleunigung.einsetzen()
+    from rasa.utils.tensorflow.models import RasaModel
+
+    assert RasaModel._rasa_predict is beschleunigung._vorhersagen
+    nachher = _rechnen(agent)  # first call per model still Rasa's path, so compute twice
+    nochmal = _rechnen(agent)
+    assert nachher == vorher
+    assert nochmal == vorher
+    modelle = [m for m in _modelle(agent)]
+    assert modelle and all(isinstance(m.__dict__.get("_sc_direkt"), tuple) for m in modelle)
+
+
+def _runden(werte) -> tuple[float, ...]:
+    return tuple(round(float(p), 6) for p in (werte or []))
+
+
+def _teile(agent, klassenname: str | None = None):
+    """The components (DIET, TED, ...) inside the loaded graph."""
+    for knoten in agent.processor.graph_runner._instantiated_nodes.values():  # noqa: SLF001
+        teil = getattr(knoten, "_component", None)
+        if teil is not None and (klassenname is None or type(teil).__name__ == klassenname):
+            yield teil
+
+
+def _modelle(agent):
+    """The TensorFlow models (DIET, TED) inside the loaded graph."""
+    from rasa.utils.tensorflow.models import RasaModel
+
+    for teil in _teile(agent):
+        modell = getattr(teil, "model", None)
+        if isinstance(modell, RasaModel):
+            yield modell
+
+
+def test_ereignis_tabelle_gibt_dieselben_klassen_wie_rasa() -> None:
+    import beschleunigung
+    import rasa.shared.utils.common
+    from rasa.shared.core.events import Event
+
+    beschleunigung.einsetzen()
+    namen = {k.type_name for k in rasa.shared.utils.common.all_subclasses(Event)}
+    for name in namen:
+        erwartet = next(k for k in rasa.shared.utils.common.all_subclasses(Event) if k.type_name == name)
+        assert Event.resolve_by_type(name) is erwartet
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("gibt-es-nicht")
+
+
+def test_validator_lehnt_kaputte_aktionsantwort_weiter_ab() -> None:
+    import beschleunigung
+    from jsonschema import ValidationError
+    from rasa.core.actions.action import RemoteAction
+
+    beschleunigung.einsetzen()
+    aktion = RemoteAction("action_x", None)
+    assert aktion._validate_action_result({"events": [], "responses": []})  # noqa: SLF001
+    with pytest.raises(ValidationError, match="Failed to validate Action server response"):
+        aktion._validate_action_result({"events": [{"event": 42}], "responses": []})  # noqa: SLF001
