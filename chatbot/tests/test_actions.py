@@ -625,3 +625,41 @@ def test_fehler_werden_nicht_gemerkt(sc):
     assert texte(ausfuehren(a.ActionLeistungDetail(), t)[0]) == STOERUNG
     assert "Reisepass" in texte(ausfuehren(a.ActionLeistungDetail(), t)[0])
     assert detail.call_count == 2
+
+
+# --- greet -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["hallo", "Guten Morgen!", "moin moin", "Grüß Gott", "hi there", "Servus"])
+def test_gruss_begruesst_ohne_suche(sc, text):
+    suche = sc.get("/api/v1/leistungen").respond(json=treffer((3, "Reisepass beantragen", "sicher")))
+    nachrichten, _ = ausfuehren(a.ActionBegruessen(), tracker(text, "greet"))
+    assert [m.get("response") for m in nachrichten] == ["utter_greet"]
+    assert not suche.called
+
+
+def test_als_gruss_erkannt_aber_ohne_grusswort_und_bekannt_wird_beantwortet(sc):
+    sc.get("/api/v1/leistungen").respond(json=treffer((3, "Reisepass beantragen", "sicher")))
+    sc.get("/api/v1/leistungen/3").respond(json=leistung())
+    nachrichten, events = ausfuehren(a.ActionBegruessen(), tracker("Auto stilllegen", "greet"))
+    assert custom(nachrichten) == [{"leistung": {"id": 3, "name": "Reisepass beantragen"}}]
+    assert slots(events)["leistung_id"] == "3"
+
+
+def test_als_gruss_erkannt_unsicher_fragt_meinten_sie(sc):
+    sc.get("/api/v1/leistungen").respond(json=treffer((3, "Reisepass beantragen", "unsicher"),
+                                                      (4, "Kinderreisepass beantragen", "unsicher")))
+    nachrichten, _ = ausfuehren(a.ActionBegruessen(), tracker("passding", "greet"))
+    assert "/leistung_waehlen" in " ".join(payloads(nachrichten))
+
+
+@pytest.mark.parametrize("antwort", [httpx.Response(200, json=treffer((3, "Reisepass beantragen", "kein Treffer"))),
+                                     httpx.Response(503), httpx.ConnectError("weg")])
+def test_ohne_grusswort_aber_unbekannt_oder_api_weg_begruesst(sc, antwort):
+    route = sc.get("/api/v1/leistungen")
+    if isinstance(antwort, Exception):
+        route.mock(side_effect=antwort)
+    else:
+        route.mock(return_value=antwort)
+    nachrichten, _ = ausfuehren(a.ActionBegruessen(), tracker("joa", "greet"))
+    assert [m.get("response") for m in nachrichten] == ["utter_greet"]
