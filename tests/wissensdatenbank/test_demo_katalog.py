@@ -46,3 +46,18 @@ def test_demo_import_ohne_fehler(db_session):
     assert not bericht.hinweise, bericht.hinweise
     assert bericht.neu == len(LEISTUNGEN)
     assert db_session.query(Leistung).filter(Leistung.art == "maengelmeldung").count() >= 5
+
+
+def test_alltagswoerter_verhindern_keine_sichere_antwort(db_session, session_factory):
+    """Citizens add words the catalogue never uses. When the calibrated model is sure anyway, the unknown words
+    do not turn the answer into "kein Treffer"; without a sure model they still do."""
+    from wissensdatenbank.service import Wissensdatenbank
+
+    importiere(db_session, format="demo", eintraege=demo.lesen(), region="150020000000")
+    db_session.commit()
+    wdb = Wissensdatenbank(session_factory, sync_intervall=1e9)
+    wdb.aufbauen()
+    t = wdb.suche("Kinderreisepass für meine Tochter", limit=3)
+    assert t[0].name == "Kinderreisepass beantragen" and t[0].konfidenz == "sicher"
+    for frage in ("Hundesteuer für mein Pferd", "Wo kann ich in Halle gut Pizza essen", "Wie wird das Wetter morgen?"):
+        assert all(x.konfidenz == "kein Treffer" for x in wdb.suche(frage, limit=3)), frage
