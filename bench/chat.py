@@ -11,6 +11,10 @@ servicecenter.tar.gz and the action server (both from .venv-rasa), all on free l
    when the `leistung` of its reply is the expected Leistung. Beside it the Wissensdatenbank's own hit@1
    (`GET /api/v1/leistungen?q=`) on the same questions.
 
+Each configuration (--rasa-instanzen, default 1 and 2 Rasa servers; the servicecenter gives a new conversation to
+the instance with the fewest running conversations and keeps it there) is started and measured in turn, in the
+same run; the last one is the headline figure and also measures the accuracy.
+
 Latency is measured twice: closed loop (each conversation sends its next turn as soon as the answer is there: a
 throughput test, on 2 shared cores it mostly measures the CPU per turn times 10) and with a pause between the turns
 of a conversation (--pause, a citizen reading and typing). Beside it the CPU milliseconds per turn of each process
@@ -108,22 +112,16 @@ def server_pid(port: int) -> int | None:
     return None
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--korpus", default=str(WURZEL.parent / "shared" / "data"))
-    ap.add_argument("--gespraeche", type=int, default=10)
-    ap.add_argument("--zuege", type=int, default=15, help="turns per conversation")
-    ap.add_argument("--pause", type=float, default=1.0, help="seconds between turns in the paced run")
-    a = ap.parse_args()
-    fragen = fragen_laden(Path(a.korpus) / "demo-katalog" / "fragen-dev.tsv")
-    if not MODELL.exists():
-        raise SystemExit(f"{MODELL} fehlt: make rasa-modell")
-
+def stapel_messen(a: argparse.Namespace, fragen: list[tuple[str, str]], instanzen: int,
+                  genauigkeit: bool) -> dict:
+    """Start servicecenter, `instanzen` Rasa servers (conversations routed by id) and one action server; measure
+    latency (closed loop and paced) and, if asked, the accuracy."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-chat-"))
-    rasa_port, aktion_port = freier_port(), freier_port()
-    rasa_url = f"http://127.0.0.1:{rasa_port}"
+    rasa_ports = [freier_port() for _ in range(instanzen)]
+    aktion_port = freier_port()
+    rasa_urls = [f"http://127.0.0.1:{p}" for p in rasa_ports]
     env = {**os.environ, "SERVICECENTER_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
-           "SERVICECENTER_LOG_LEVEL": "WARNING", "SERVICECENTER_CHAT_RASA_URLS": json.dumps([rasa_url]),
+           "SERVICECENTER_LOG_LEVEL": "WARNING", "SERVICECENTER_CHAT_RASA_URLS": json.dumps(rasa_urls),
            "SERVICECENTER_CHAT_BOT_TOKEN": BOT_TOKEN, "SERVICECENTER_CHAT_RASA_TOKEN": RASA_TOKEN,
            "SERVICECENTER_CHAT_MAX_NACHRICHTEN_CLIENT": "100000",
            "SERVICECENTER_CHAT_MAX_NACHRICHTEN_GESPRAECH": "100000",
@@ -135,37 +133,39 @@ def main() -> None:
                    capture_output=True)
     (tmp / "endpoints.yml").write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{aktion_port}/webhook"\n')
     prozesse: list[subprocess.Popen] = []
+    ergebnis: dict = {"rasa_instanzen": instanzen}
     try:
         with laufender_server(env) as basis:
             rasa_env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SERVICECENTER_URL": basis,
                         "SERVICECENTER_CHAT_BOT_TOKEN": BOT_TOKEN}
             rasa_env.pop("VIRTUAL_ENV", None)
             log = open(tmp / "rasa.log", "w")  # noqa: SIM115
-            rasa = subprocess.Popen(
+            rasas = [subprocess.Popen(
                 [str(RASA), "run", "--enable-api", "--auth-token", RASA_TOKEN, "-m", str(MODELL), "--endpoints",
-                 str(tmp / "endpoints.yml"), "--credentials", "credentials.yml", "--port", str(rasa_port),
+                 str(tmp / "endpoints.yml"), "--credentials", "credentials.yml", "--port", str(port),
                  "-i", "127.0.0.1"], cwd=WURZEL / "chatbot", env=rasa_env, stdout=log, stderr=subprocess.STDOUT)
+                for port in rasa_ports]
             aktionen = subprocess.Popen(
                 [str(RASA), "run", "actions", "--actions", "actions", "--port", str(aktion_port)],
                 cwd=WURZEL / "chatbot", env=rasa_env, stdout=log, stderr=subprocess.STDOUT)
-            prozesse += [rasa, aktionen]
+            prozesse += [*rasas, aktionen]
             try:
                 warten(f"http://127.0.0.1:{aktion_port}/health", aktionen, 120, "Action-Server")
-                warten(f"{rasa_url}/status?token={RASA_TOKEN}", rasa, 300, "Rasa")
+                for url, rasa in zip(rasa_urls, rasas, strict=True):
+                    warten(f"{url}/status?token={RASA_TOKEN}", rasa, 300, "Rasa")
             except RuntimeError:
                 log.flush()
                 print((tmp / "rasa.log").read_text(errors="replace")[-3000:], file=sys.stderr)
                 raise
 
-            with httpx.Client() as c:  # warm-up: models, connection pools
-                for frage, _ in fragen[:3]:
+            with httpx.Client() as c:  # warm-up: models (each instance), connection pools
+                for frage, _ in fragen[: 3 * instanzen]:
                     zug(c, basis, secrets.token_urlsafe(24), frage)
 
-            pids = {"servicecenter": server_pid(int(basis.rsplit(":", 1)[1])), "rasa": rasa.pid,
-                    "aktionen": aktionen.pid}
+            pids = {"servicecenter": server_pid(int(basis.rsplit(":", 1)[1])), "aktionen": aktionen.pid}
+            pids.update({f"rasa{i + 1}" if instanzen > 1 else "rasa": r.pid for i, r in enumerate(rasas)})
             pids = {k: v for k, v in pids.items() if v is not None}
 
-            # 1. latency under 10 concurrent conversations
             zeiten: list[float] = []
             fehler = [0]
             fehlerarten: dict[str, int] = {}
@@ -184,11 +184,10 @@ def main() -> None:
                         try:
                             ms, _ = zug(c, basis, gid, frage)
                         except httpx.HTTPError as e:
+                            art = type(e).__name__ + str(getattr(getattr(e, "response", None), "status_code", ""))
                             with sperre:
                                 fehler[0] += 1
-                                fehlerarten[type(e).__name__ + str(getattr(getattr(e, "response", None),
-                                                                           "status_code", ""))] = 1 + \
-                                    fehlerarten.get(type(e).__name__, 0)
+                                fehlerarten[art] = 1 + fehlerarten.get(art, 0)
                             continue
                         with sperre:
                             zeiten.append(ms)
@@ -209,23 +208,43 @@ def main() -> None:
             geschlossen, dauer, cpu = lauf()
             pause[0] = a.pause
             gebremst, dauer_gebremst, _ = lauf()
-            zeiten = geschlossen
+            if fehlerarten:
+                print(f"fehlerarten ({instanzen} Rasa): {fehlerarten}", file=sys.stderr)
+            ergebnis.update({
+                "zuege": len(geschlossen),
+                "fehler": fehler[0],
+                "zuege_pro_s": round(len(geschlossen) / dauer, 1),
+                "p50_ms": quantil(geschlossen, 0.5) if geschlossen else None,
+                "p95_ms": quantil(geschlossen, 0.95) if geschlossen else None,
+                "cpu_ms_pro_zug": cpu,
+                "cpu_ms_pro_zug_summe": round(sum(cpu.values()), 1),
+                "p50_ms_mit_pause": quantil(gebremst, 0.5) if gebremst else None,
+                "p95_ms_mit_pause": quantil(gebremst, 0.95) if gebremst else None,
+                "zuege_pro_s_mit_pause": round(len(gebremst) / dauer_gebremst, 1),
+            })
 
-            # 2. accuracy: one fresh conversation per question, beside the search's own hit@1
-            richtig_bot = richtig_suche = 0
-            falsch: list[dict] = []
-            with httpx.Client() as c:
-                for frage, erwartet in fragen:
-                    _, d = zug(c, basis, secrets.token_urlsafe(24), frage)
-                    bot = (d.get("leistung") or {}).get("name")
-                    treffer = c.get(f"{basis}/api/v1/leistungen", params={"q": frage, "limit": 1},
-                                    timeout=10).json()["treffer"]
-                    suche = treffer[0]["name"] if treffer else None
-                    erlaubt = set(erwartet.split("|"))  # some questions name alternatives
-                    richtig_bot += bot in erlaubt
-                    richtig_suche += suche in erlaubt
-                    if bot not in erlaubt:
-                        falsch.append({"frage": frage, "erwartet": erwartet, "bot": bot, "suche": suche})
+            if genauigkeit:
+                # one fresh conversation per question, beside the search's own hit@1
+                richtig_bot = richtig_suche = 0
+                falsch: list[dict] = []
+                with httpx.Client() as c:
+                    for frage, erwartet in fragen:
+                        _, d = zug(c, basis, secrets.token_urlsafe(24), frage)
+                        bot = (d.get("leistung") or {}).get("name")
+                        treffer = c.get(f"{basis}/api/v1/leistungen", params={"q": frage, "limit": 1},
+                                        timeout=10).json()["treffer"]
+                        suche = treffer[0]["name"] if treffer else None
+                        erlaubt = set(erwartet.split("|"))  # some questions name alternatives
+                        richtig_bot += bot in erlaubt
+                        richtig_suche += suche in erlaubt
+                        if bot not in erlaubt:
+                            falsch.append({"frage": frage, "erwartet": erwartet, "bot": bot, "suche": suche})
+                for f in falsch:
+                    print(f"falsch: {f}", file=sys.stderr)
+                n = len(fragen)
+                ergebnis.update({"fragen": n, "bot_genauigkeit": round(richtig_bot / n, 3),
+                                 "suche_hit1": round(richtig_suche / n, 3),
+                                 "abstand_punkte": round((richtig_suche - richtig_bot) / n * 100, 1)})
     finally:
         for p in prozesse:
             p.terminate()
@@ -235,30 +254,45 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
         shutil.rmtree(tmp, ignore_errors=True)
+    return ergebnis
 
-    n = len(fragen)
-    for f in falsch:
-        print(f"falsch: {f}", file=sys.stderr)
-    print(f"fehlerarten: {fehlerarten}", file=sys.stderr)
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--korpus", default=str(WURZEL.parent / "shared" / "data"))
+    ap.add_argument("--gespraeche", type=int, default=10)
+    ap.add_argument("--zuege", type=int, default=15, help="turns per conversation")
+    ap.add_argument("--pause", type=float, default=1.0, help="seconds between turns in the paced run")
+    ap.add_argument("--rasa-instanzen", type=int, nargs="+", default=[1, 2],
+                    help="configurations measured one after the other (number of Rasa servers); the last one is "
+                         "the headline figure (make run starts 2)")
+    a = ap.parse_args()
+    fragen = fragen_laden(Path(a.korpus) / "demo-katalog" / "fragen-dev.tsv")
+    if not MODELL.exists():
+        raise SystemExit(f"{MODELL} fehlt: make rasa-modell")
+    laeufe = [stapel_messen(a, fragen, n, genauigkeit=(i == len(a.rasa_instanzen) - 1))
+              for i, n in enumerate(a.rasa_instanzen)]
+    haupt = laeufe[-1]
     ergebnis = {
         "bench": "chat",
         "gespraeche": a.gespraeche,
-        "zuege": len(zeiten),
-        "fehler": fehler[0],
-        "zuege_pro_s": round(len(zeiten) / dauer, 1),
-        "p50_ms": quantil(zeiten, 0.5) if zeiten else None,
-        "p95_ms": quantil(zeiten, 0.95) if zeiten else None,
-        "median_ms": median(zeiten) if zeiten else None,
-        "cpu_ms_pro_zug": cpu,
+        "zuege_je_gespraech": a.zuege,
         "pause_s": a.pause,
-        "p50_ms_mit_pause": quantil(gebremst, 0.5) if gebremst else None,
-        "p95_ms_mit_pause": quantil(gebremst, 0.95) if gebremst else None,
-        "zuege_pro_s_mit_pause": round(len(gebremst) / dauer_gebremst, 1),
+        "rasa_instanzen": haupt["rasa_instanzen"],
+        "p50_ms": haupt["p50_ms"],
+        "p95_ms": haupt["p95_ms"],
+        "zuege_pro_s": haupt["zuege_pro_s"],
+        "fehler": haupt["fehler"],
+        "p95_ms_mit_pause": haupt["p95_ms_mit_pause"],
+        "cpu_ms_pro_zug": haupt["cpu_ms_pro_zug"],
         "ziel_p95_ms": 300,
-        "fragen": n,
-        "bot_genauigkeit": round(richtig_bot / n, 3),
-        "suche_hit1": round(richtig_suche / n, 3),
-        "abstand_punkte": round((richtig_suche - richtig_bot) / n * 100, 1),
+        "je_konfiguration": [{k: v for k, v in lauf.items() if k not in ("fragen", "bot_genauigkeit", "suche_hit1",
+                                                                           "abstand_punkte")} for lauf in laeufe],
+        "last_1min": round(os.getloadavg()[0], 2),
+        "fragen": haupt["fragen"],
+        "bot_genauigkeit": haupt["bot_genauigkeit"],
+        "suche_hit1": haupt["suche_hit1"],
+        "abstand_punkte": haupt["abstand_punkte"],
     }
     print(json.dumps(ergebnis, ensure_ascii=False))
 

@@ -47,6 +47,20 @@ def test_routing_ist_stabil_und_verteilt():
     assert service.rasa_url_waehlen(RASA[:1], ids[0]) == RASA[0]
 
 
+def test_neue_gespraeche_gehen_an_die_weniger_belegte_instanz_und_bleiben_dort(web_client, uhr, rasa):
+    routen = [rasa.post(webhook(u)).mock(return_value=httpx.Response(200, json=[{"recipient_id": "x", "text": str(i)}]))
+              for i, u in enumerate(RASA)]
+    ids = [id_fuer(0) for _ in range(4)]  # the hash alone would put all four on the first instance
+    antworten = {}
+    for g in ids:
+        antworten[g] = web_client.post(f"/api/v1/chat/{g}/nachrichten", json={"text": "Hallo"}).json()["antworten"]
+    assert sorted(r.call_count for r in routen) == [2, 2]
+    for g in ids:  # later messages stay on the instance the first one went to
+        assert web_client.post(f"/api/v1/chat/{g}/nachrichten", json={"text": "noch was"}).json()["antworten"] == \
+            antworten[g]
+    assert sorted(r.call_count for r in routen) == [4, 4]
+
+
 def test_nachricht_geht_immer_an_dieselbe_instanz(web_client, uhr, rasa):
     a = rasa.post(webhook(RASA[0])).mock(return_value=httpx.Response(200, json=[{"recipient_id": "x", "text": "A"}]))
     b = rasa.post(webhook(RASA[1])).mock(return_value=httpx.Response(200, json=[{"recipient_id": "x", "text": "B"}]))
