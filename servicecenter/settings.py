@@ -190,7 +190,7 @@ class Settings(BaseSettings):
     # --- chat (kanaele.chat) ---
     chat_rasa_urls: list[str] = Field(
         default_factory=lambda: ["http://127.0.0.1:5005"],
-        description="JSON list of Rasa server base URLs; a conversation always goes to the same one (hash of its id).",
+        description="JSON list of Rasa server base URLs; a new conversation goes to the least busy one and stays there.",
     )
     chat_rasa_token: SecretStr = Field(
         default=SecretStr(""), description="Rasa's --auth-token, for the tracker events when handing a chat back to the bot."
@@ -219,6 +219,11 @@ class Settings(BaseSettings):
     )
     chat_sse_abfrage_sekunden: float = Field(
         default=2, gt=0, description="The widget's event stream also re-reads the database this often (several processes)."
+    )
+    chat_aufbewahren_tage: int = Field(
+        default=90, ge=1,
+        description="Chat transcripts are deleted this many days after their last message (a ticket made from a chat "
+                    "keeps its own copy).",
     )
 
 @lru_cache

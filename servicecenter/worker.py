@@ -181,6 +181,9 @@ def aus_settings(settings, *, name: str | None = None) -> Worker:
     from kanaele.email.pipeline import MailAufbewahrung
 
     handler.append(MailAufbewahrung(settings.mail_roh_aufbewahren_tage))
+    from kanaele.chat.service import ChatAufbewahrung
+
+    handler.append(ChatAufbewahrung(settings.chat_aufbewahren_tage))
     w = Worker(sessions=sessions, handler=handler, einstellungen=WorkerEinstellungen.aus(settings),
                client=httpx.Client(headers={"User-Agent": "servicecenter115-worker"}))
     if name:

@@ -8,12 +8,13 @@ here: no transaction may stay open while Rasa is asked, because the bot's action
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,8 @@ from servicecenter.status.service import status_link
 from servicecenter.tickets import service as tickets
 from servicecenter.tickets.models import ArtikelArt, Kanal, Ticket
 from wissensdatenbank.models import Leistung, Organisationseinheit, Zustaendigkeit
+
+log = logging.getLogger(__name__)
 
 ID_MUSTER = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_BUTTONS = 10
@@ -420,3 +423,32 @@ def maengelkategorie(session: Session, treffer_ids: list[int]) -> int | None:
                 leistung.status == LeistungStatus.veroeffentlicht:
             return leistung.id
     return None
+
+
+# --- retention ---------------------------------------------------------------------------------------------------
+
+
+def alte_loeschen(session: Session, *, jetzt: datetime, tage: int) -> int:
+    """Delete conversations (with their transcript) whose last message is more than `tage` days old. A ticket made
+    from a chat keeps its own articles. Returns the number of conversations deleted. The caller commits."""
+    grenze = jetzt - timedelta(days=tage)
+    alt = select(ChatGespraech.id).where(ChatGespraech.letzte_aktivitaet_am < grenze).scalar_subquery()
+    session.execute(delete(ChatNachricht).where(ChatNachricht.gespraech_id.in_(alt))
+                    .execution_options(synchronize_session=False))
+    ergebnis = session.execute(delete(ChatGespraech).where(ChatGespraech.letzte_aktivitaet_am < grenze)
+                               .execution_options(synchronize_session=False))
+    return int(ergebnis.rowcount or 0)
+
+
+class ChatAufbewahrung:
+    """Worker housekeeping hook (servicecenter.worker.Worker.aufraeumen): applies the chat retention period."""
+
+    arten: tuple[str, ...] = ()
+
+    def __init__(self, tage: int) -> None:
+        self.tage = tage
+
+    def aufraeumen(self, session: Session, jetzt: datetime) -> None:
+        n = alte_loeschen(session, jetzt=jetzt, tage=self.tage)
+        if n:
+            log.info("chat_gespraeche_geloescht", extra={"anzahl": n, "tage": self.tage})

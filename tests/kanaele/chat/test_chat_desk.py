@@ -144,6 +144,46 @@ def test_in_ticket_umwandeln(wartend, web_client, db_session, katalog):
                if n["von"] == "system")
 
 
+def test_aufbewahrung_loescht_alte_gespraeche_wirklich_das_ticket_bleibt(wartend, web_client, db_session, katalog,
+                                                                          settings):
+    from datetime import timedelta
+
+    from servicecenter.worker import aus_settings
+
+    g, agent = wartend
+    agent.post(f"/desk/chats/{g}/uebernehmen")
+    agent.post(f"/desk/chats/{g}/antworten", {"text": "Bitte bringen Sie ein Foto mit."})
+    with respx.mock:
+        respx.post(url__regex=r".*/tracker/events").mock(return_value=httpx.Response(200, json={}))
+        r = agent.post(f"/desk/chats/{g}/ticket", {"anliegen": "Frage zum Personalausweis"}, follow_redirects=False)
+    nummer = r.headers["location"].rsplit("/", 1)[1]
+    db_session.expire_all()
+    alt = db_session.get(ChatGespraech, g)
+    zuletzt = alt.letzte_aktivitaet_am
+    frisch = secrets.token_urlsafe(24)
+    db_session.add(ChatGespraech(id=frisch, eigentuemer=Eigentuemer.bot, rasa_url=RASA[0], ticket_angeboten=False,
+                                 erstellt_am=zuletzt + timedelta(days=80), letzte_aktivitaet_am=zuletzt + timedelta(days=80)))
+    db_session.add(ChatNachricht(gespraech_id=frisch, von=Von.buerger, text="Hallo", erstellt_am=zuletzt))
+    db_session.commit()
+    assert any(isinstance(h, service.ChatAufbewahrung) for h in aus_settings(settings).handler)
+
+    service.ChatAufbewahrung(tage=90).aufraeumen(db_session, zuletzt + timedelta(days=89))
+    db_session.commit()
+    assert db_session.get(ChatGespraech, g) is not None  # 89 days: kept
+
+    service.ChatAufbewahrung(tage=90).aufraeumen(db_session, zuletzt + timedelta(days=91))
+    db_session.commit()
+    db_session.expire_all()
+    assert db_session.get(ChatGespraech, g) is None
+    assert db_session.scalars(select(ChatNachricht).where(ChatNachricht.gespraech_id == g)).all() == []
+    assert web_client.get(f"/api/v1/chat/{g}").status_code == 404
+    assert db_session.get(ChatGespraech, frisch) is not None  # 11 days since its last message
+    assert len(db_session.scalars(select(ChatNachricht).where(ChatNachricht.gespraech_id == frisch)).all()) == 1
+    ticket = db_session.scalar(select(Ticket).where(Ticket.nummer == nummer))
+    artikel = db_session.scalars(select(TicketArtikel).where(TicketArtikel.ticket_id == ticket.id)).all()
+    assert "Bitte bringen Sie ein Foto mit." in artikel[0].text  # the ticket keeps its copy
+
+
 # --- single owner with real, concurrent transactions -----------------------------------------------------------
 
 
