@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wissensdatenbank.basis import Base
 
-__all__ = ["Base", "make_engine", "make_sessionmaker", "session_scope"]
+__all__ = ["Base", "make_engine", "make_sessionmaker", "schreibend", "session_scope"]
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -32,8 +32,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
+SOFORT_SCHREIBEN = "sqlite_sofort_schreiben"
+
+
 def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(SOFORT_SCHREIBEN) else "BEGIN")
+
+
+def schreibend(session: Session) -> None:
+    """Call first in a unit of work that reads and then writes. SQLite: the transaction takes the write lock at
+    its start (BEGIN IMMEDIATE). A deferred transaction that reads first and writes later fails at once with
+    "database is locked" when another writer committed meanwhile (the busy timeout does not apply to that
+    upgrade); an immediate one waits for the lock instead. PostgreSQL: nothing to do. Only for sessions on the
+    engine itself: a session inside someone else's transaction (tests) is left alone."""
+    if isinstance(session.bind, Engine) and session.bind.dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={SOFORT_SCHREIBEN: True})
 
 
 def make_engine(url: str, **kwargs) -> Engine:

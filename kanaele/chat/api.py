@@ -29,7 +29,7 @@ from kanaele.chat import service
 from kanaele.chat.hub import ChatHub
 from kanaele.chat.models import Eigentuemer, Von
 from servicecenter import sla
-from servicecenter.db import session_scope
+from servicecenter.db import schreibend, session_scope
 from servicecenter.status.service import Begrenzer
 from servicecenter.tickets import service as tickets
 from wissensdatenbank.basis import jetzt as _jetzt
@@ -162,24 +162,10 @@ def sse(daten: dict, ereignis: str, ereignis_id: int | None = None) -> bytes:
 # --- database units of work (run in the thread pool, each its own transaction) ----------------------------------
 
 
-def _schreibsperre(session: Session) -> None:
-    """SQLite: take the write lock at the start (BEGIN IMMEDIATE). A deferred transaction that reads first and
-    writes later fails at once with "database is locked" when another writer committed meanwhile (the busy
-    timeout does not apply to that upgrade); an immediate one waits for the lock instead. Only for sessions on
-    the engine itself: a session inside someone else's transaction (tests) is left alone."""
-    from sqlalchemy.engine import Engine
-
-    if isinstance(session.bind, Engine) and session.bind.dialect.name == "sqlite":
-        verbindung = session.connection()
-        verbindung.exec_driver_sql("ROLLBACK")  # the empty deferred BEGIN SQLAlchemy just emitted
-        verbindung.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-
 def _eingang(app: FastAPI, gespraech_id: str, text: str) -> tuple[Eigentuemer, str]:
     s = app.state.settings
     with session_scope(app.state.sessions) as session:
-        _schreibsperre(session)
+        schreibend(session)
         g = service.gespraech_holen_oder_anlegen(session, gespraech_id, rasa_urls=s.chat_rasa_urls, jetzt=uhr(app))
         service.nachricht_speichern(session, g, von=Von.buerger, text=text, jetzt=uhr(app))
         return g.eigentuemer, g.rasa_url
@@ -188,7 +174,7 @@ def _eingang(app: FastAPI, gespraech_id: str, text: str) -> tuple[Eigentuemer, s
 def _ausgang(app: FastAPI, gespraech_id: str, antwort: service.RasaAntwort | None) -> tuple[
         list[dict[str, Any]], dict[str, Any] | None, Eigentuemer]:
     with session_scope(app.state.sessions) as session:
-        _schreibsperre(session)
+        schreibend(session)
         g = service.gespraech_laden(session, gespraech_id)
         assert g is not None
         if antwort is None:  # Rasa down: apologise, offer 115 and the ticket; the message is stored already
