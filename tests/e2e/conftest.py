@@ -4,16 +4,12 @@ tests (run `make e2e-deps`); nothing is downloaded here."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.serverhilfe import benutzer, laufender_server, mit_demo, umgebung
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,12 +24,6 @@ LEITUNG = "e2e-leitung"
 API_TOKEN: list[str] = []  # Bearer token of the e2e agent, made by the server fixture
 
 
-def _freier_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def axe_pfad() -> Path:
     if not AXE.is_file():
@@ -44,54 +34,15 @@ def axe_pfad() -> Path:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("e2e")
-    port = _freier_port()
-    env = {
-        **os.environ,
-        "SERVICECENTER_DATABASE_URL": f"sqlite:///{tmp / 'e2e.db'}",
-        "SERVICECENTER_COOKIE_SECURE": "false",
-        "SERVICECENTER_LOG_LEVEL": "WARNING",
-        "SERVICECENTER_DEMO_ZUGAENGE_DATEI": str(tmp / "zugaenge.txt"),
-        "SERVICECENTER_CTI_TOKEN": CTI_TOKEN,
-    }
-    env.pop("SERVICECENTER_TEST_DATABASE_URL", None)
-    cli = [sys.executable, "-m", "servicecenter.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
-    subprocess.run([*cli, "wissen", "import", "--demo", "--no-fortschritt"], env=env, check=True, cwd=ROOT,
-                   capture_output=True)
-    pw_datei = tmp / "pw.txt"
-    pw_datei.write_text(PASSWORT + "\n")
-    subprocess.run([*cli, "benutzer", "anlegen", BENUTZER, "--rolle", "agent", "--passwort-datei", str(pw_datei)],
-                   env=env, check=True, cwd=ROOT, capture_output=True)
-    subprocess.run([*cli, "benutzer", "anlegen", LEITUNG, "--rolle", "teamleitung", "--passwort-datei",
-                    str(pw_datei)], env=env, check=True, cwd=ROOT, capture_output=True)
-    token = subprocess.run([*cli, "benutzer", "token", BENUTZER], env=env, check=True, cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
+    env = umgebung(tmp / "e2e.db", SERVICECENTER_COOKIE_SECURE="false",
+                   SERVICECENTER_DEMO_ZUGAENGE_DATEI=str(tmp / "zugaenge.txt"), SERVICECENTER_CTI_TOKEN=CTI_TOKEN)
+    mit_demo(env)
+    token = benutzer(env, tmp, BENUTZER, "agent", PASSWORT)
+    benutzer(env, tmp, LEITUNG, "teamleitung", PASSWORT)
     API_TOKEN.clear()
     API_TOKEN.append(token)
-    log = open(tmp / "server.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            if proc.poll() is not None:
-                pytest.fail("Der Server ist beim Start beendet worden: " + (tmp / "server.log").read_text()[-2000:])
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail("Der Server antwortet nicht.")
+    with laufender_server(env, tmp) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

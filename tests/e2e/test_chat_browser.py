@@ -12,8 +12,6 @@ import json
 import os
 import re
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,39 +19,14 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import _freier_port
 from tests.e2e.test_desk_browser import axe_pruefen
+from tests.serverhilfe import CLI, ROOT, beenden, benutzer, freier_port, mit_demo, umgebung, warten
 
-ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODELL = ROOT / "chatbot" / "models" / "servicecenter.tar.gz"
 AGENT, PASSWORT = "chat-e2e-agent", "Chat-E2e-Passwort-4711"
 BOT_TOKEN = "e2e-chat-bot-token-0123456789"
 RASA_TOKEN = "e2e-rasa-token-0123456789"
-
-
-def _warten(url: str, prozess: subprocess.Popen, log: Path, sekunden: float, name: str) -> None:
-    frist = time.monotonic() + sekunden
-    while time.monotonic() < frist:
-        if prozess.poll() is not None:
-            pytest.fail(f"{name} ist beim Start beendet worden:\n" + log.read_text(errors="replace")[-3000:])
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"{name} antwortet nicht nach {sekunden:.0f} s:\n" + log.read_text(errors="replace")[-3000:])
-
-
-def _beenden(prozesse: list[subprocess.Popen]) -> None:
-    for p in prozesse:
-        p.terminate()
-    for p in prozesse:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 @pytest.fixture(scope="module")
@@ -64,22 +37,13 @@ def stack(tmp_path_factory) -> Iterator[dict]:
     if not MODELL.exists():
         pytest.fail(f"{MODELL} fehlt: bitte `make rasa-modell` ausführen.")
     tmp = tmp_path_factory.mktemp("chat-e2e")
-    sc_port, rasa_port, aktion_port = _freier_port(), _freier_port(), _freier_port()
+    sc_port, rasa_port, aktion_port = freier_port(), freier_port(), freier_port()
     sc_url, rasa_url = f"http://127.0.0.1:{sc_port}", f"http://127.0.0.1:{rasa_port}"
-    env = {
-        **os.environ,
-        "SERVICECENTER_DATABASE_URL": f"sqlite:///{tmp / 'e2e.db'}",
-        "SERVICECENTER_COOKIE_SECURE": "false",
-        "SERVICECENTER_LOG_LEVEL": "WARNING",
-        "SERVICECENTER_OEFFENTLICHE_URL": sc_url,
-        "SERVICECENTER_CHAT_RASA_URLS": json.dumps([rasa_url]),
-        "SERVICECENTER_CHAT_RASA_TOKEN": RASA_TOKEN,
-        "SERVICECENTER_CHAT_BOT_TOKEN": BOT_TOKEN,
-        # The test may run at any hour: hand-offs depend on agents online only.
-        "SERVICECENTER_CHAT_SERVICEZEITEN_PRUEFEN": "false",
-        "SERVICECENTER_CHAT_AGENT_ONLINE_SEKUNDEN": "20",
-    }
-    env.pop("SERVICECENTER_TEST_DATABASE_URL", None)
+    env = umgebung(tmp / "e2e.db", SERVICECENTER_COOKIE_SECURE="false", SERVICECENTER_OEFFENTLICHE_URL=sc_url,
+                   SERVICECENTER_CHAT_RASA_URLS=json.dumps([rasa_url]), SERVICECENTER_CHAT_RASA_TOKEN=RASA_TOKEN,
+                   SERVICECENTER_CHAT_BOT_TOKEN=BOT_TOKEN,
+                   # The test may run at any hour: hand-offs depend on agents online only.
+                   SERVICECENTER_CHAT_SERVICEZEITEN_PRUEFEN="false", SERVICECENTER_CHAT_AGENT_ONLINE_SEKUNDEN="20")
     rasa_env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SERVICECENTER_URL": sc_url,
                 "SERVICECENTER_CHAT_BOT_TOKEN": BOT_TOKEN}
     rasa_env.pop("VIRTUAL_ENV", None)
@@ -101,23 +65,15 @@ def stack(tmp_path_factory) -> Iterator[dict]:
                         "--port", str(rasa_port), "-i", "127.0.0.1"], "rasa", ROOT / "chatbot", rasa_env)
         aktionen = starten([str(RASA), "run", "actions", "--actions", "actions", "--port", str(aktion_port)],
                            "aktionen", ROOT / "chatbot", rasa_env)
-        cli = [sys.executable, "-m", "servicecenter.cli"]
-        subprocess.run([*cli, "db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
-        subprocess.run([*cli, "wissen", "import", "--demo", "--no-fortschritt"], env=env, check=True, cwd=ROOT,
-                       capture_output=True)
-        pw = tmp / "pw.txt"
-        pw.write_text(PASSWORT + "\n")
-        subprocess.run([*cli, "benutzer", "anlegen", AGENT, "--rolle", "agent", "--passwort-datei", str(pw)],
-                       env=env, check=True, cwd=ROOT, capture_output=True)
-        token = subprocess.run([*cli, "benutzer", "token", AGENT], env=env, check=True, cwd=ROOT,
-                               capture_output=True, text=True).stdout.strip()
-        sc = starten([*cli, "serve", "--port", str(sc_port)], "servicecenter", ROOT, env)
-        _warten(sc_url + "/healthz", sc, tmp / "servicecenter.log", 60, "Der Servicecenter-Server")
-        _warten(f"http://127.0.0.1:{aktion_port}/health", aktionen, tmp / "aktionen.log", 120, "Der Action-Server")
-        _warten(f"{rasa_url}/status?token={RASA_TOKEN}", rasa, tmp / "rasa.log", 240, "Der Rasa-Server")
+        mit_demo(env)
+        token = benutzer(env, tmp, AGENT, "agent", PASSWORT)
+        sc = starten([*CLI, "serve", "--port", str(sc_port)], "servicecenter", ROOT, env)
+        warten(sc_url + "/healthz", sc, tmp / "servicecenter.log", 60, "Der Servicecenter-Server")
+        warten(f"http://127.0.0.1:{aktion_port}/health", aktionen, tmp / "aktionen.log", 120, "Der Action-Server")
+        warten(f"{rasa_url}/status?token={RASA_TOKEN}", rasa, tmp / "rasa.log", 240, "Der Rasa-Server")
         yield {"url": sc_url, "token": token, "rasa": rasa_url, "tmp": tmp}
     finally:
-        _beenden(prozesse)
+        beenden(prozesse)
         for log in logs:
             log.close()
 

@@ -6,21 +6,17 @@ the hand-back events, and Rasa going away."""
 from __future__ import annotations
 
 import json
-import os
 import queue
 import secrets
-import subprocess
-import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.serverhilfe import benutzer, laufender_server, mit_demo, umgebung
+
 BOT_TOKEN = "stub-bot-token-0123456789"
 RASA_TOKEN = "stub-rasa-token"
 
@@ -104,58 +100,18 @@ def stubs():
 
 @pytest.fixture(scope="module")
 def servicecenter(tmp_path_factory, stubs):
-    from tests.e2e.conftest import _freier_port
-
     tmp = tmp_path_factory.mktemp("chat-stub")
-    port = _freier_port()
-    env = {
-        **os.environ,
-        "SERVICECENTER_DATABASE_URL": f"sqlite:///{tmp / 'sc.db'}",
-        "SERVICECENTER_COOKIE_SECURE": "false",
-        "SERVICECENTER_LOG_LEVEL": "WARNING",
-        "SERVICECENTER_CHAT_RASA_URLS": json.dumps([s.url for s in stubs]),
-        "SERVICECENTER_CHAT_BOT_TOKEN": BOT_TOKEN,
-        "SERVICECENTER_CHAT_RASA_TOKEN": RASA_TOKEN,
-        "SERVICECENTER_CHAT_RASA_TIMEOUT_SEKUNDEN": "3",
-        "SERVICECENTER_CHAT_SERVICEZEITEN_PRUEFEN": "false",
-        "SERVICECENTER_CHAT_SSE_ABFRAGE_SEKUNDEN": "5",
-    }
-    env.pop("SERVICECENTER_TEST_DATABASE_URL", None)
-    cli = [sys.executable, "-m", "servicecenter.cli"]
-    for befehl in (["db", "upgrade"], ["wissen", "import", "--demo", "--no-fortschritt"]):
-        subprocess.run([*cli, *befehl], env=env, check=True, cwd=ROOT, capture_output=True)
-    pw = tmp / "pw.txt"
-    pw.write_text("Stub-Passwort-4711\n")
-    subprocess.run([*cli, "benutzer", "anlegen", "chat-agent", "--rolle", "agent", "--passwort-datei", str(pw)],
-                   env=env, check=True, cwd=ROOT, capture_output=True)
-    token = subprocess.run([*cli, "benutzer", "token", "chat-agent"], env=env, check=True, cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
-    log = open(tmp / "server.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            if proc.poll() is not None:
-                pytest.fail("Server beendet: " + (tmp / "server.log").read_text()[-2000:])
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail("Der Server antwortet nicht.")
+    env = umgebung(tmp / "sc.db", SERVICECENTER_COOKIE_SECURE="false",
+                   SERVICECENTER_CHAT_RASA_URLS=json.dumps([s.url for s in stubs]),
+                   SERVICECENTER_CHAT_BOT_TOKEN=BOT_TOKEN, SERVICECENTER_CHAT_RASA_TOKEN=RASA_TOKEN,
+                   SERVICECENTER_CHAT_RASA_TIMEOUT_SEKUNDEN="3", SERVICECENTER_CHAT_SERVICEZEITEN_PRUEFEN="false",
+                   SERVICECENTER_CHAT_SSE_ABFRAGE_SEKUNDEN="5")
+    mit_demo(env)
+    token = benutzer(env, tmp, "chat-agent", "agent", "Stub-Passwort-4711")
+    with laufender_server(env, tmp) as url:
         for s in stubs:
             s.servicecenter = url
         yield url, {"Authorization": f"Bearer {token}"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def neue_id() -> str:

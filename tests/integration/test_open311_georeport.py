@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.serverhilfe import freier_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GEOREPORT_PYTHON = ROOT / "var" / "venv-georeport" / "bin" / "python"
@@ -43,18 +44,12 @@ print(json.dumps(ergebnis, ensure_ascii=False))
 """
 
 
-def _freier_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     if not GEOREPORT_PYTHON.is_file():
         pytest.fail(f"{GEOREPORT_PYTHON} fehlt: bitte `make georeport-venv` ausführen (Teil von `make test`).")
     tmp = tmp_path_factory.mktemp("open311")
-    port = _freier_port()
+    port = freier_port()
     basis = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
