@@ -24,6 +24,8 @@ $(STAMP): pyproject.toml
 # server (5055) and the Rasa server (5005, REST channel + API). The two chat secrets are made once in var/ (0600)
 # unless set in the environment.
 RUN_MAIL_PORT ?= 8025
+# Rasa servers started by `make run` (ports 5005, 5006, ...); the servicecenter spreads new conversations over them.
+RASA_INSTANZEN ?= 1
 run: setup rasa-modell
 	$(BIN)/servicecenter db upgrade
 	$(BIN)/servicecenter wissen import --demo --nur-wenn-leer --no-fortschritt
@@ -37,9 +39,12 @@ run: setup rasa-modell
 	SERVICECENTER_DB_AUTO_UPGRADE=false $(BIN)/servicecenter worker & PIDS="$$PIDS $$!"; \
 	SERVICECENTER_DB_AUTO_UPGRADE=false $(BIN)/servicecenter mail-empfang --port $(RUN_MAIL_PORT) & PIDS="$$PIDS $$!"; \
 	(cd chatbot && exec ../$(RASA_VENV)/bin/rasa run actions --actions actions --port 5055) & PIDS="$$PIDS $$!"; \
-	(cd chatbot && exec ../$(RASA_VENV)/bin/rasa run --enable-api --auth-token "$$SERVICECENTER_CHAT_RASA_TOKEN" \
-	  -m models/servicecenter.tar.gz --endpoints endpoints.yml --credentials credentials.yml -i 127.0.0.1 \
-	  --port 5005) & PIDS="$$PIDS $$!"; \
+	URLS=""; for i in $$(seq 0 $$(($(RASA_INSTANZEN) - 1))); do \
+	  (cd chatbot && exec ../$(RASA_VENV)/bin/rasa run --enable-api --auth-token "$$SERVICECENTER_CHAT_RASA_TOKEN" \
+	    -m models/servicecenter.tar.gz --endpoints endpoints.yml --credentials credentials.yml -i 127.0.0.1 \
+	    --port $$((5005 + i))) & PIDS="$$PIDS $$!"; \
+	  URLS="$$URLS$${URLS:+,}\"http://127.0.0.1:$$((5005 + i))\""; done; \
+	export SERVICECENTER_CHAT_RASA_URLS=$${SERVICECENTER_CHAT_RASA_URLS:-[$$URLS]}; \
 	SERVICECENTER_COOKIE_SECURE=$${SERVICECENTER_COOKIE_SECURE:-false} $(BIN)/servicecenter serve
 
 test: setup e2e-deps georeport-venv rasa-test mail-deps
