@@ -124,3 +124,11 @@ def test_feldgewichtung_name_vor_text() -> None:
         ]
     )
     assert erster(i, "Sperrmüll") == 1
+
+
+def test_trennbare_verben_am_satzende():
+    assert A.trennbare_verben("Ich melde mich um") == {"melde": ["ummelde"]}
+    tv = A.trennbare_verben("Ich wandere nach Kanada aus und muss mich abmelden")
+    assert tv["wandere"] == ["auswandere"] and "abmelden" not in tv  # the clause ends at "und"
+    assert A.trennbare_verben("Kann ich das online machen?") == {}
+    assert A.trennbare_verben("Ich gehe zu Fuß zum Amt") == {}  # particle not at the clause end

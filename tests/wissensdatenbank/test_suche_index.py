@@ -193,3 +193,15 @@ def test_konfidenz_haengt_nicht_vom_limit_ab() -> None:
         zehn, eins = i.suchen(frage, limit=10), i.suchen(frage, limit=1)
         assert [t.id for t in eins] == [t.id for t in zehn[:1]]
         assert [t.konfidenz for t in eins] == [t.konfidenz for t in zehn[:1]], frage
+
+
+def test_trennbares_verb_findet_das_zusammengesetzte_wort() -> None:
+    i = SuchIndex()
+    i.aufbauen(_doks() + [
+        SuchDokument(5, "Wohnsitz ummelden", ("Ummeldung", "umziehen"), "Ummeldung", "Nach einem Umzug in Halle."),
+        SuchDokument(6, "Wohnsitz abmelden", ("Abmeldung", "auswandern"), "Abmeldung", "Wer ins Ausland zieht."),
+        SuchDokument(7, "Wohnsitz anmelden", ("Anmeldung",), "Anmeldung", "Wer nach Halle zieht, meldet sich an."),
+    ])
+    assert i.suchen("ich melde mich um")[0].id == 5
+    assert i.suchen("wir wandern nach Kanada aus")[0].id == 6
+    assert i.suchen("wo melde ich mich an")[0].id == 7

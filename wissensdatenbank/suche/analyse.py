@@ -4,6 +4,9 @@ Pipeline for a text: NFKC -> casefold -> umlaut folding (ä->ae, ö->oe, ü->ue,
 stopwords removed -> Snowball German stem (PyStemmer). Compound words additionally yield the stems of
 their parts (Koehn/Knight style splitter over a vocabulary made of the indexed documents plus the
 wordfreq German word list, which ships its data inside the wheel, so nothing is downloaded).
+Queries also read separable verbs joined ("ich melde mich um" -> ummelden, "wir wandern nach Kanada aus" ->
+auswandern) when the index knows the joined word; on OMoS-QA train/dev this changed nothing, on the demo
+catalogue it found "Wohnsitz abmelden" for "Ich wandere nach Kanada aus und muss mich abmelden".
 """
 
 from __future__ import annotations
@@ -56,6 +59,27 @@ def normalisieren(text: str) -> str:
 def woerter(text: str) -> list[str]:
     """Normalised word tokens (with stopwords)."""
     return _WORT.findall(normalisieren(text))
+
+
+# Separable verb particles ("ich melde mich um", "wir wandern nach Kanada aus"): at the end of a clause the
+# particle belongs to the verb before it (ummelden, auswandern).
+PARTIKEL = frozenset("ab an auf aus bei ein fest her hin los mit nach um vor weg zu zurueck".split())
+_SATZGRENZE = re.compile(r"[.,;:!?()\n]|\b(?:und|oder|aber|sondern|denn|weil|dass|daß|wenn|damit|obwohl|als)\b",
+                         re.IGNORECASE)
+
+
+def trennbare_verben(text: str) -> dict[str, list[str]]:
+    """Word -> particle + word, for every word of a clause that ends in a separable particle ("ich melde mich
+    um" -> {"melde": ["ummelde"]}). Callers keep only readings their vocabulary knows."""
+    aus: dict[str, list[str]] = {}
+    for teil in _SATZGRENZE.split(text):
+        w = woerter(teil)
+        if len(w) < 2 or w[-1] not in PARTIKEL:
+            continue
+        for x in w[:-1]:
+            if x not in STOPWOERTER and x.isalpha() and len(x) >= 3:
+                aus.setdefault(x, []).append(w[-1] + x)
+    return aus
 
 
 def stamm(wort: str) -> str:

@@ -447,6 +447,7 @@ class SuchIndex:
                     erweiterungen.setdefault(i, []).extend(syn[k])
         syn_treffer = {(woerter[g], g) for g in erweiterungen if any(
             self._vokabel.get(analyse.stamm(x)) is not None for f in erweiterungen[g] for x in f)}
+        trennbar = analyse.trennbare_verben(frage)
         for g, w in enumerate(woerter):
             s = analyse.stamm(w)
             staemme.append(s)
@@ -460,6 +461,12 @@ class SuchIndex:
                 ks = self._wortstamm[k]
                 if dazu(ks, 0.9, g):
                     staemme.append(ks)
+                    gefunden = True
+            # separable verb: "wandere ... aus" also reads as "auswandern" (only when the index knows it)
+            for verbunden in trennbar.get(w, ()):
+                vs = analyse.stamm(verbunden)
+                if dazu(vs, 0.8 if gefunden else 1.0, g):
+                    staemme.append(vs)
                     gefunden = True
             teile = () if korrekturen else self._zl.zerlegen(w)
             n_teile = 0
