@@ -220,6 +220,11 @@ class Settings(BaseSettings):
     chat_sse_abfrage_sekunden: float = Field(
         default=2, gt=0, description="The widget's event stream also re-reads the database this often (several processes)."
     )
+    chat_cors_origins: list[str] = Field(
+        default_factory=list,
+        description="JSON list of web origins (https://www.halle.de) whose pages may embed the chat widget "
+                    "(CORS on the citizen chat API only); empty: same origin only.",
+    )
     chat_aufbewahren_tage: int = Field(
         default=90, ge=1,
         description="Chat transcripts are deleted this many days after their last message (a ticket made from a chat "

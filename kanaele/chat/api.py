@@ -426,3 +426,7 @@ def einrichten(app: FastAPI, *, get_session: Callable[..., Session]) -> None:
     app.state.chat_begrenzer_client = Begrenzer(s.chat_max_nachrichten_client, s.chat_fenster_sekunden)
     app.include_router(make_router(get_session=get_session))
     app.include_router(views_router(get_session=get_session))
+    if s.chat_cors_origins:
+        from kanaele.chat.cors import ChatCorsMiddleware
+
+        app.add_middleware(ChatCorsMiddleware, origins=list(s.chat_cors_origins))

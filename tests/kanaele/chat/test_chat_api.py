@@ -324,3 +324,10 @@ def test_nachrichten_im_verlauf_sind_geordnet(db_session, uhr):
     assert db_session.scalar(select(ChatNachricht.id).where(ChatNachricht.gespraech_id == g.id).limit(1))
     # the same id again: the existing conversation, not a second one
     assert service.gespraech_holen_oder_anlegen(db_session, g.id, rasa_urls=RASA, jetzt=uhr()) is g
+
+
+def test_ohne_cors_einstellung_keine_cors_header(web_client):
+    """Default: the widget runs on the servicecenter's own origin; other sites get no CORS permission."""
+    r = web_client.options(f"/api/v1/chat/{neue_id()}/nachrichten",
+                           headers={"Origin": "https://www.halle.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in r.headers
