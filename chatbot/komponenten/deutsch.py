@@ -13,7 +13,7 @@ No package and no download needed.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -32,7 +32,7 @@ def umlaute_falten(wort: str) -> str:
     """Lower case; ß -> ss; typed-out umlauts ae/oe/ue -> ä/ö/ü (not in diphthongs: 'neue', 'bauen', 'quelle')."""
     w = wort.lower().replace("ß", "ss")
     aus = []
-    for i, c in enumerate(w):
+    for c in w:
         if c == "e" and aus and aus[-1] in "aou":
             davor = aus[-2] if len(aus) >= 2 else ""
             if not (aus[-1] == "u" and davor in ("a", "e", "ä", "q")):
@@ -138,14 +138,14 @@ class DeutscherTokenizer(WhitespaceTokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> DeutscherTokenizer:
         return cls(config)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         tokens = super().tokenize(message, attribute)
         for t in tokens:
             t.lemma = stamm(t.text)
