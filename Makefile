@@ -78,7 +78,8 @@ RASA_VENV := .venv-rasa
 RASA_STAMP := $(RASA_VENV)/.installed
 RASA := RASA_TELEMETRY_ENABLED=false $(CURDIR)/$(RASA_VENV)/bin/rasa
 RASA_MODELL := chatbot/models/servicecenter.tar.gz
-RASA_DATEN := chatbot/config.yml chatbot/domain.yml $(wildcard chatbot/data/*.yml)
+# The model depends on its data and on the own NLU components it loads (chatbot/komponenten/).
+RASA_DATEN := chatbot/config.yml chatbot/domain.yml $(wildcard chatbot/data/*.yml) $(wildcard chatbot/komponenten/*.py)
 RASA_ERGEBNISSE := $(CURDIR)/var/rasa-test
 
 rasa-venv: $(RASA_STAMP)
