@@ -67,9 +67,12 @@ def test_gepatcht_rechnet_der_bot_genau_dasselbe() -> None:
 
     assert RasaModel._rasa_predict is beschleunigung._vorhersagen
     nachher = _rechnen(agent)  # first call per model still Rasa's path, so compute twice
-    nochmal = _rechnen(agent)
+    berechnet = beschleunigung._TED_STATISTIK["berechnet"]
+    nochmal = _rechnen(agent)  # same inputs again: TED answers from its cache
     assert nachher == vorher
     assert nochmal == vorher
+    assert beschleunigung._TED_STATISTIK["berechnet"] == berechnet
+    assert beschleunigung._TED_STATISTIK["treffer"] >= len(NACHRICHTEN)
     modelle = [m for m in _modelle(agent)]
     assert modelle and all(isinstance(m.__dict__.get("_sc_direkt"), tuple) for m in modelle)
 
@@ -121,3 +124,29 @@ def test_validator_lehnt_kaputte_aktionsantwort_weiter_ab() -> None:
     assert aktion._validate_action_result({"events": [], "responses": []})  # noqa: SLF001
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
         aktion._validate_action_result({"events": [{"event": 42}], "responses": []})  # noqa: SLF001
+
+
+def test_aktionsaufrufe_teilen_eine_http_sitzung() -> None:
+    from rasa.utils.endpoints import EndpointConfig
+
+    import beschleunigung
+
+    beschleunigung.einsetzen()
+    a = EndpointConfig("http://127.0.0.1:5055/webhook")
+    b = EndpointConfig("http://127.0.0.1:5056/webhook")
+    c = EndpointConfig("http://127.0.0.1:5055/webhook", headers={"X-Test": "1"})
+
+    async def lauf():
+        async with a.session() as s1:
+            pass
+        async with a.session() as s2, b.session() as s3, c.session() as s4:
+            assert s1 is s2 is s3  # same settings: one session, left open after the block
+            assert s4 is not s1  # other session headers: another session
+        assert not s1.closed
+        await s1.close()
+        async with a.session() as s5:
+            assert s5 is not s1 and not s5.closed  # a closed one is replaced
+        await s5.close()
+        await s4.close()
+
+    asyncio.run(lauf())

@@ -167,7 +167,7 @@ def _eingang(app: FastAPI, gespraech_id: str, text: str) -> tuple[Eigentuemer, s
     with session_scope(app.state.sessions) as session:
         schreibend(session)
         g = service.gespraech_holen_oder_anlegen(session, gespraech_id, rasa_urls=s.chat_rasa_urls, jetzt=uhr(app))
-        service.nachricht_speichern(session, g, von=Von.buerger, text=text, jetzt=uhr(app))
+        service.nachricht_speichern(session, g, von=Von.buerger, text=text, jetzt=uhr(app), flush=False)
         return g.eigentuemer, g.rasa_url
 
 

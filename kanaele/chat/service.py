@@ -134,12 +134,13 @@ def gespraech_holen_oder_anlegen(session: Session, gespraech_id: str, *, rasa_ur
 
 def nachricht_speichern(session: Session, gespraech: ChatGespraech, *, von: Von, text: str,
                         buttons: list[dict[str, Any]] | None = None, agent_id: int | None = None,
-                        jetzt: datetime) -> ChatNachricht:
+                        jetzt: datetime, flush: bool = True) -> ChatNachricht:
     n = ChatNachricht(gespraech_id=gespraech.id, von=von, text=text, buttons=buttons or [], agent_id=agent_id,
                       erstellt_am=jetzt)
     session.add(n)
     gespraech.letzte_aktivitaet_am = jetzt
-    session.flush()
+    if flush:
+        session.flush()
     return n
 
 
@@ -215,10 +216,12 @@ def rasa_antwort_auswerten(daten: Any) -> RasaAntwort:
 
 def antworten_speichern(session: Session, gespraech: ChatGespraech, antwort: RasaAntwort, *,
                         jetzt: datetime) -> None:
-    for a in antwort.antworten:
-        nachricht_speichern(session, gespraech, von=Von.bot, text=a["text"], buttons=a["buttons"], jetzt=jetzt)
+    for a in antwort.antworten:  # one flush for all replies of the turn (ids still in order)
+        nachricht_speichern(session, gespraech, von=Von.bot, text=a["text"], buttons=a["buttons"], jetzt=jetzt,
+                            flush=False)
     if antwort.leistung is not None and session.get(Leistung, antwort.leistung["id"]) is not None:
         gespraech.leistung_id = antwort.leistung["id"]
+    session.flush()
 
 
 # --- hand-off ------------------------------------------------------------------------------------------------------
