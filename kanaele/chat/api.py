@@ -181,8 +181,7 @@ def _ausgang(app: FastAPI, gespraech_id: str, antwort: service.RasaAntwort | Non
             antwort = service.RasaAntwort(antworten=[{"text": service.TEXT_RASA_NICHT_ERREICHBAR,
                                                       "buttons": [dict(service.BUTTON_TICKET)]}])
             g.ticket_angeboten = True
-        service.antworten_speichern(session, g, antwort, jetzt=uhr(app))
-        leistung = service.leistung_daten(session, antwort.leistung["id"]) if antwort.leistung else None
+        leistung = service.antworten_speichern(session, g, antwort, jetzt=uhr(app))
         session.flush()
         session.refresh(g)  # the bot's hand-off may have changed the owner during the turn
         return antwort.antworten, leistung, g.eigentuemer

@@ -158,10 +158,12 @@ def nachricht_daten(n: ChatNachricht) -> dict[str, Any]:
 
 
 def leistung_daten(session: Session, leistung_id: int | None) -> dict[str, Any] | None:
+    """Id and name of a Leistung, or None if it does not exist (only these two columns are read: the full row
+    with its texts is not needed in a chat turn)."""
     if leistung_id is None:
         return None
-    leistung = session.get(Leistung, leistung_id)
-    return {"id": leistung.id, "name": leistung.leistungsname} if leistung is not None else None
+    zeile = session.execute(select(Leistung.id, Leistung.leistungsname).where(Leistung.id == leistung_id)).first()
+    return {"id": zeile.id, "name": zeile.leistungsname} if zeile is not None else None
 
 
 def eigentuemer_nach_aussen(e: Eigentuemer) -> str:
@@ -215,13 +217,16 @@ def rasa_antwort_auswerten(daten: Any) -> RasaAntwort:
 
 
 def antworten_speichern(session: Session, gespraech: ChatGespraech, antwort: RasaAntwort, *,
-                        jetzt: datetime) -> None:
+                        jetzt: datetime) -> dict[str, Any] | None:
+    """Stores the bot's replies; returns the Leistung they are about (id, name) if it exists."""
     for a in antwort.antworten:  # one flush for all replies of the turn (ids still in order)
         nachricht_speichern(session, gespraech, von=Von.bot, text=a["text"], buttons=a["buttons"], jetzt=jetzt,
                             flush=False)
-    if antwort.leistung is not None and session.get(Leistung, antwort.leistung["id"]) is not None:
-        gespraech.leistung_id = antwort.leistung["id"]
+    leistung = leistung_daten(session, antwort.leistung["id"]) if antwort.leistung is not None else None
+    if leistung is not None:
+        gespraech.leistung_id = leistung["id"]
     session.flush()
+    return leistung
 
 
 # --- hand-off ------------------------------------------------------------------------------------------------------
