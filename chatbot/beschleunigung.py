@@ -26,6 +26,8 @@ version keeps its own code and a warning is logged. Figures: py-spy on the Rasa 
    is the citizen's text, rarely the same twice).
 5. Calls to the action server reuse one HTTP session (keep-alive) per event loop and session settings. Rasa opened a new
    aiohttp session, and with it a new TCP connection, for every action call (5 % of the server's CPU).
+6. After the first prediction of each model the objects then alive (the loaded model) are frozen out of the
+   garbage collector's full runs (`gc.freeze`): a full collection walked ~720,000 objects in 320 ms.
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ def _vorhersagen(self: Any, batch_in: Any) -> Any:
                     konkret = schritt.get_concrete_function()
                     specs = tf.nest.flatten(schritt.input_signature)
                     self.__dict__["_sc_direkt"] = (konkret, specs)
+                    _einfrieren()
                 except Exception:  # noqa: BLE001 - keep Rasa's own path
                     log.warning("beschleunigung: no concrete prediction function, Rasa's own path stays")
         return ausgabe
@@ -171,6 +174,16 @@ def _vorhersagen(self: Any, batch_in: Any) -> Any:
         while len(_TED_ERGEBNISSE) > _TED_MAX:
             _TED_ERGEBNISSE.popitem(last=False)
     return ausgabe
+
+
+def _einfrieren() -> None:
+    """(6.) The loaded model lives as long as the server: its ~720,000 Python objects are moved out of the cyclic
+    garbage collector's view once the first prediction has built the graph. A full collection walked them all:
+    320 ms, a stall for every conversation in flight. Called after each model's first prediction (cheap)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 # --- 4. TED predictions by input -------------------------------------------------------------------------------

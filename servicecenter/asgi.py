@@ -2,4 +2,4 @@
 
 from servicecenter.app import create_app
 
-app = create_app()
+app = create_app(gc_einfrieren=True)
