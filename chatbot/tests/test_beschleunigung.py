@@ -127,9 +127,8 @@ def test_validator_lehnt_kaputte_aktionsantwort_weiter_ab() -> None:
 
 
 def test_aktionsaufrufe_teilen_eine_http_sitzung() -> None:
-    from rasa.utils.endpoints import EndpointConfig
-
     import beschleunigung
+    from rasa.utils.endpoints import EndpointConfig
 
     beschleunigung.einsetzen()
     a = EndpointConfig("http://127.0.0.1:5055/webhook")
