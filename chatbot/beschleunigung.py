@@ -41,8 +41,15 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def _passt(funktion: Any, modul: str) -> bool:
-    return funktion is not None and getattr(funktion, "__module__", "") == modul
+def _ersetzen(klasse: type, name: str, modul: str, neu: Any) -> Any:
+    """Replaces klasse.name by neu where the method still comes from `modul` (the Rasa code that was measured);
+    returns the original function, or None (and a warning) when it does not look as expected."""
+    original = getattr(klasse, name, None)
+    if original is None or getattr(original, "__module__", "") != modul:
+        log.warning("beschleunigung: %s.%s not as expected, left unchanged", klasse.__name__, name)
+        return None
+    setattr(klasse, name, neu)
+    return original
 
 
 # --- 1. action result validator ------------------------------------------------------------------------------
@@ -69,15 +76,6 @@ def _validieren(self: Any, result: dict[str, Any]) -> bool:
         raise
 
 
-def _validator_einsetzen() -> None:
-    from rasa.core.actions.action import RemoteAction
-
-    if not _passt(getattr(RemoteAction, "_validate_action_result", None), "rasa.core.actions.action"):
-        log.warning("beschleunigung: RemoteAction._validate_action_result not as expected, left unchanged")
-        return
-    RemoteAction._validate_action_result = _validieren  # type: ignore[method-assign]
-
-
 # --- 2. event classes by type name ---------------------------------------------------------------------------
 
 _ereignis_klassen: dict[str, type] = {}
@@ -99,18 +97,6 @@ def _nach_typ(type_name: str, default: type | None = None) -> type | None:
     if klasse is not None:
         return klasse
     return _original_nach_typ(type_name, default)
-
-
-def _ereignisse_einsetzen() -> None:
-    global _original_nach_typ
-    from rasa.shared.core.events import Event
-
-    original = Event.resolve_by_type
-    if not _passt(original, "rasa.shared.core.events"):
-        log.warning("beschleunigung: Event.resolve_by_type not as expected, left unchanged")
-        return
-    _original_nach_typ = original
-    Event.resolve_by_type = staticmethod(_nach_typ)  # type: ignore[method-assign]
 
 
 # --- 3. direct call of the compiled prediction graph ---------------------------------------------------------
@@ -221,18 +207,6 @@ def _kopie(wert: Any) -> Any:
     return wert
 
 
-def _vorhersage_einsetzen() -> None:
-    global _original_vorhersage
-    from rasa.utils.tensorflow.models import RasaModel
-
-    original = getattr(RasaModel, "_rasa_predict", None)
-    if not _passt(original, "rasa.utils.tensorflow.models"):
-        log.warning("beschleunigung: RasaModel._rasa_predict not as expected, left unchanged")
-        return
-    _original_vorhersage = original
-    RasaModel._rasa_predict = _vorhersagen  # type: ignore[method-assign]
-
-
 # --- 5. one HTTP session per endpoint and event loop ------------------------------------------------------------
 
 
@@ -267,28 +241,21 @@ def _sitzung(self: Any) -> Any:
     return _GeteilteSitzung(sitzung)
 
 
-def _sitzung_einsetzen() -> None:
-    global _original_sitzung
-    from rasa.utils.endpoints import EndpointConfig
-
-    original = getattr(EndpointConfig, "session", None)
-    if not _passt(original, "rasa.utils.endpoints"):
-        log.warning("beschleunigung: EndpointConfig.session not as expected, left unchanged")
-        return
-    _original_sitzung = original
-    EndpointConfig.session = _sitzung  # type: ignore[method-assign]
-
-
 _eingesetzt = False
 
 
 def einsetzen() -> None:
     """Apply all patches (idempotent)."""
-    global _eingesetzt
+    global _eingesetzt, _original_nach_typ, _original_vorhersage, _original_sitzung
     if _eingesetzt:
         return
     _eingesetzt = True
-    _validator_einsetzen()
-    _ereignisse_einsetzen()
-    _vorhersage_einsetzen()
-    _sitzung_einsetzen()
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import Event
+    from rasa.utils.endpoints import EndpointConfig
+    from rasa.utils.tensorflow.models import RasaModel
+
+    _ersetzen(RemoteAction, "_validate_action_result", "rasa.core.actions.action", _validieren)
+    _original_nach_typ = _ersetzen(Event, "resolve_by_type", "rasa.shared.core.events", staticmethod(_nach_typ))
+    _original_vorhersage = _ersetzen(RasaModel, "_rasa_predict", "rasa.utils.tensorflow.models", _vorhersagen)
+    _original_sitzung = _ersetzen(EndpointConfig, "session", "rasa.utils.endpoints", _sitzung)
