@@ -108,3 +108,10 @@ def treffer(*eintraege: tuple[int, str, str], art: str = "leistung") -> dict[str
         {"id": i, "name": n, "leika": None, "art": art, "score": 1.0, "konfidenz": k, "snippet": "", "url": ""}
         for i, n, k in eintraege
     ]}
+
+
+def antworten_mit(route: Any, antwort: Any) -> Any:
+    """The mocked route answers with a response, or raises the given transport error."""
+    if isinstance(antwort, Exception):
+        return route.mock(side_effect=antwort)
+    return route.mock(return_value=antwort)

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from actions import actions as a
 from actions.texte import QUELLE, STOERUNG, WEISS_NICHT, WELCHE_LEISTUNG
-from conftest import ausfuehren, custom, leistung, slots, texte, tracker, treffer
+from conftest import antworten_mit, ausfuehren, custom, leistung, slots, texte, tracker, treffer
 
 LINK3 = "https://service.halle.test/leistungen/3"
 
@@ -521,11 +521,7 @@ def test_uebergabe_sender_id_wird_im_pfad_kodiert(sc):
 
 @pytest.mark.parametrize("antwort", [httpx.Response(500), httpx.Response(401), httpx.ReadTimeout("langsam")])
 def test_uebergabe_fehler_nennt_115_und_pausiert_nicht(sc, antwort):
-    route = sc.post("/api/v1/chat/bot/konv-4711/uebergabe")
-    if isinstance(antwort, Exception):
-        route.mock(side_effect=antwort)
-    else:
-        route.mock(return_value=antwort)
+    antworten_mit(sc.post("/api/v1/chat/bot/konv-4711/uebergabe"), antwort)
 
     nachrichten, events = ausfuehren(a.ActionUebergabe(), tracker("mensch", "mit_mensch_sprechen"))
 
@@ -656,10 +652,6 @@ def test_als_gruss_erkannt_unsicher_fragt_meinten_sie(sc):
 @pytest.mark.parametrize("antwort", [httpx.Response(200, json=treffer((3, "Reisepass beantragen", "kein Treffer"))),
                                      httpx.Response(503), httpx.ConnectError("weg")])
 def test_ohne_grusswort_aber_unbekannt_oder_api_weg_begruesst(sc, antwort):
-    route = sc.get("/api/v1/leistungen")
-    if isinstance(antwort, Exception):
-        route.mock(side_effect=antwort)
-    else:
-        route.mock(return_value=antwort)
+    antworten_mit(sc.get("/api/v1/leistungen"), antwort)
     nachrichten, _ = ausfuehren(a.ActionBegruessen(), tracker("joa", "greet"))
     assert [m.get("response") for m in nachrichten] == ["utter_greet"]
