@@ -122,13 +122,18 @@ def test_zurueckgeben_bei_rasa_fehler_bleibt_der_chat_beim_agenten(wartend, web_
     assert web_client.get(f"/api/v1/chat/{g}").json()["eigentuemer"] == "mensch"
 
 
-def test_in_ticket_umwandeln(wartend, web_client, db_session, katalog):
-    g, agent = wartend
+def _uebernehmen_antworten_und_ticket(agent, g: str):
+    """The agent takes the chat, answers once and converts it to a ticket (Rasa's tracker call mocked)."""
     agent.post(f"/desk/chats/{g}/uebernehmen")
     agent.post(f"/desk/chats/{g}/antworten", {"text": "Bitte bringen Sie ein Foto mit."})
     with respx.mock:
         respx.post(url__regex=r".*/tracker/events").mock(return_value=httpx.Response(200, json={}))
-        r = agent.post(f"/desk/chats/{g}/ticket", {"anliegen": "Frage zum Personalausweis"}, follow_redirects=False)
+        return agent.post(f"/desk/chats/{g}/ticket", {"anliegen": "Frage zum Personalausweis"}, follow_redirects=False)
+
+
+def test_in_ticket_umwandeln(wartend, web_client, db_session, katalog):
+    g, agent = wartend
+    r = _uebernehmen_antworten_und_ticket(agent, g)
     assert r.status_code == 303 and r.headers["location"].startswith("/desk/tickets/115-")
     nummer = r.headers["location"].rsplit("/", 1)[1]
     ticket = db_session.scalar(select(Ticket).where(Ticket.nummer == nummer))
@@ -151,11 +156,7 @@ def test_aufbewahrung_loescht_alte_gespraeche_wirklich_das_ticket_bleibt(wartend
     from servicecenter.worker import aus_settings
 
     g, agent = wartend
-    agent.post(f"/desk/chats/{g}/uebernehmen")
-    agent.post(f"/desk/chats/{g}/antworten", {"text": "Bitte bringen Sie ein Foto mit."})
-    with respx.mock:
-        respx.post(url__regex=r".*/tracker/events").mock(return_value=httpx.Response(200, json={}))
-        r = agent.post(f"/desk/chats/{g}/ticket", {"anliegen": "Frage zum Personalausweis"}, follow_redirects=False)
+    r = _uebernehmen_antworten_und_ticket(agent, g)
     nummer = r.headers["location"].rsplit("/", 1)[1]
     db_session.expire_all()
     alt = db_session.get(ChatGespraech, g)
