@@ -181,8 +181,7 @@ def _ausgang(app: FastAPI, gespraech_id: str, antwort: service.RasaAntwort | Non
             antwort = service.RasaAntwort(antworten=[{"text": service.TEXT_RASA_NICHT_ERREICHBAR,
                                                       "buttons": [dict(service.BUTTON_TICKET)]}])
             g.ticket_angeboten = True
-        leistung = service.antworten_speichern(session, g, antwort, jetzt=uhr(app))
-        session.flush()
+        leistung = service.antworten_speichern(session, g, antwort, jetzt=uhr(app))  # flushes
         session.refresh(g)  # the bot's hand-off may have changed the owner during the turn
         return antwort.antworten, leistung, g.eigentuemer
 
@@ -358,7 +357,6 @@ def make_router(*, get_session: Callable[..., Session]) -> APIRouter:
         if fehler is None and not service.id_gueltig(gespraech_id):
             fehler = _fehler(422, "Die Gesprächskennung ist ungültig.")
         return fehler
-
 
     @router.post("/bot/{gespraech_id}/uebergabe", summary="Übergabe an einen Menschen (Bot-Aktion)",
                  responses={401: {"description": "Bot-Token falsch"}, 503: {"description": "Nicht eingerichtet"}})

@@ -24,9 +24,9 @@ class ChatCorsMiddleware:
         if scope["type"] != "http" or not self.origins or not _PFAD.match(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        origin = next((v for k, v in scope.get("headers", []) if k == b"origin"), None)
-        erlaubt = origin is not None and (origin in self.origins or b"*" in self.origins)
         kopf = dict(scope.get("headers", []))
+        origin = kopf.get(b"origin")
+        erlaubt = origin is not None and (origin in self.origins or b"*" in self.origins)
         if scope.get("method") == "OPTIONS" and b"access-control-request-method" in kopf:
             if not erlaubt:
                 await _antwort(send, 403, [(b"vary", b"Origin")], "Diese Herkunft darf den Chat nicht einbetten.")
