@@ -131,7 +131,9 @@ def stapel_messen(a: argparse.Namespace, fragen: list[tuple[str, str]], instanze
     subprocess.run([*cli, "db", "upgrade"], env=env, check=True, cwd=WURZEL, capture_output=True)
     subprocess.run([*cli, "wissen", "import", "--demo", "--no-fortschritt"], env=env, check=True, cwd=WURZEL,
                    capture_output=True)
-    (tmp / "endpoints.yml").write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{aktion_port}/webhook"\n')
+    # the project's endpoints.yml (tracker store, selective domain) with this run's action server port
+    (tmp / "endpoints.yml").write_text((WURZEL / "chatbot" / "endpoints.yml").read_text(encoding="utf-8").replace(
+        "127.0.0.1:5055/", f"127.0.0.1:{aktion_port}/"), encoding="utf-8")
     prozesse: list[subprocess.Popen] = []
     ergebnis: dict = {"rasa_instanzen": instanzen}
     try:

@@ -47,7 +47,9 @@ def stack(tmp_path_factory) -> Iterator[dict]:
     rasa_env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SERVICECENTER_URL": sc_url,
                 "SERVICECENTER_CHAT_BOT_TOKEN": BOT_TOKEN}
     rasa_env.pop("VIRTUAL_ENV", None)
-    (tmp / "endpoints.yml").write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{aktion_port}/webhook"\n')
+    # the project's endpoints.yml (tracker store, selective domain) with this run's action server port
+    (tmp / "endpoints.yml").write_text((ROOT / "chatbot" / "endpoints.yml").read_text(encoding="utf-8").replace(
+        "127.0.0.1:5055/", f"127.0.0.1:{aktion_port}/"), encoding="utf-8")
     prozesse: list[subprocess.Popen] = []
     logs: list = []
 

@@ -1,0 +1,193 @@
+"""The tracker store of the Rasa server, the action calls with the current turn's events, and the dialogue states
+continued from the previous call (tracker_speicher.py, beschleunigung.py 7 and 8).
+
+The states are checked against Rasa's own `Domain.states_for_tracker_history` on every story and rule of
+chatbot/data (forms included), after every single event, for the three option sets the policies use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+CHATBOT = Path(__file__).resolve().parent.parent
+
+
+def _domain():
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(CHATBOT / "domain.yml"))
+
+
+def _tracker(domain, *ereignisse, sender: str = "a"):
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    return DialogueStateTracker.from_events(sender, list(ereignisse), slots=domain.slots)
+
+
+def _gespraech(domain, text: str = "ich brauche einen perso"):
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+
+    return [ActionExecuted("action_session_start"), ActionExecuted("action_listen"),
+            UserUttered(text, {"name": "frage_leistung", "confidence": 0.9}),
+            ActionExecuted("action_leistung_beantworten"), BotUttered("Antwort"), SlotSet("leistung_id", 7),
+            ActionExecuted("action_listen")]
+
+
+def _lauf(coro):
+    return asyncio.run(coro)
+
+
+def test_speicher_gibt_kopien_ein_fehlgeschlagener_zug_aendert_nichts() -> None:
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from tracker_speicher import ObjektTrackerSpeicher
+
+    domain = _domain()
+    speicher = ObjektTrackerSpeicher(domain)
+    t = _tracker(domain, *_gespraech(domain))
+    _lauf(speicher.save(t))
+    t.update(UserUttered("nach dem Speichern"))  # the caller's object is not the stored one
+    a = _lauf(speicher.retrieve("a"))
+    assert len(a.events) == 7 and a.get_slot("leistung_id") == 7
+    # a turn that fails before `save`: its changes stay in its copy
+    a.update(UserUttered("noch eine Frage"))
+    a.update(SlotSet("leistung_id", 9))
+    b = _lauf(speicher.retrieve("a"))
+    assert len(b.events) == 7 and b.get_slot("leistung_id") == 7
+    assert b.latest_message.text == "ich brauche einen perso"
+    assert _lauf(speicher.retrieve("unbekannt")) is None
+    assert list(_lauf(speicher.keys())) == ["a"]
+
+
+def test_speicher_gibt_die_letzte_sitzung_und_auf_wunsch_alle() -> None:
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from tracker_speicher import ObjektTrackerSpeicher
+
+    domain = _domain()
+    speicher = ObjektTrackerSpeicher(domain)
+    t = _tracker(domain, *_gespraech(domain), ActionExecuted("action_session_start"),
+                 ActionExecuted("action_listen"), UserUttered("neue Sitzung"))
+    _lauf(speicher.save(t))
+    letzte = _lauf(speicher.retrieve("a"))
+    assert [e.text for e in letzte.events if isinstance(e, UserUttered)] == ["neue Sitzung"]
+    assert letzte.get_slot("leistung_id") is None  # slots are not carried over
+    assert len(_lauf(speicher.retrieve_full_tracker("a")).events) == len(t.events)
+
+
+def test_speicher_vergisst_gespraeche_nach_der_aufbewahrungszeit() -> None:
+    from tracker_speicher import ObjektTrackerSpeicher
+
+    domain = _domain()
+    jetzt = [1000.0]
+    speicher = ObjektTrackerSpeicher(domain, aufbewahren_minuten=10, uhr=lambda: jetzt[0])
+    _lauf(speicher.save(_tracker(domain, *_gespraech(domain), sender="alt")))
+    jetzt[0] += 9 * 60
+    _lauf(speicher.save(_tracker(domain, *_gespraech(domain), sender="neu")))
+    jetzt[0] += 2 * 60  # "alt" idle for 11 minutes, "neu" for 2; the save below triggers the clean-up
+    _lauf(speicher.save(_tracker(domain, *_gespraech(domain), sender="neu")))
+    assert _lauf(speicher.retrieve("alt")) is None
+    assert _lauf(speicher.retrieve("neu")) is not None
+    jetzt[0] += 11 * 60
+    assert speicher.aufraeumen() == 1
+    assert list(_lauf(speicher.keys())) == []
+
+
+def test_rasa_laedt_den_speicher_aus_endpoints_yml() -> None:
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.utils.endpoints import read_endpoint_config
+    from tracker_speicher import ObjektTrackerSpeicher
+
+    konfig = read_endpoint_config(str(CHATBOT / "endpoints.yml"), "tracker_store")
+    speicher = TrackerStore.create(konfig, _domain())
+    innen = getattr(speicher, "_tracker_store", speicher)  # Rasa may wrap it
+    assert isinstance(innen, ObjektTrackerSpeicher)
+    assert innen._aufbewahren_s == 1440 * 60  # noqa: SLF001
+
+
+def test_aktionsaufruf_traegt_die_ereignisse_seit_der_letzten_nachricht() -> None:
+    import beschleunigung
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+    from rasa.utils.endpoints import EndpointConfig
+
+    beschleunigung.einsetzen()
+    domain = _domain()
+    t = _tracker(domain, *_gespraech(domain), UserUttered("wie ist der stand", {"name": "frage_status"}),
+                 ActionExecuted("status_form"), SlotSet("ticketnummer", "115-2026-000123"))
+    selektiv = EndpointConfig("http://127.0.0.1:5055/webhook", enable_selective_domain=True)
+    aufruf = RemoteAction("action_leistung_beantworten", selektiv)._action_call_format(t, domain)  # noqa: SLF001
+    assert [e["event"] for e in aufruf["tracker"]["events"]] == ["user", "action", "slot"]
+    assert aufruf["tracker"]["latest_message"]["text"] == "wie ist der stand"
+    assert aufruf["tracker"]["slots"]["leistung_id"] == 7 and aufruf["tracker"]["sender_id"] == "a"
+    assert "domain" not in aufruf
+    # the form validators still get the domain (domain.yml: send_domain), and without selective domain all do
+    assert "forms" in RemoteAction("validate_status_form", selektiv)._action_call_format(t, domain)["domain"]  # noqa: SLF001
+    ohne = EndpointConfig("http://127.0.0.1:5055/webhook")
+    assert "domain" in RemoteAction("action_leistung_beantworten", ohne)._action_call_format(t, domain)  # noqa: SLF001
+    # no user message yet: everything
+    leer = _tracker(domain, ActionExecuted("action_session_start"), ActionExecuted("action_listen"))
+    assert len(RemoteAction("action_begruessen", selektiv)._action_call_format(leer, domain)["tracker"]["events"]) == 2  # noqa: SLF001
+
+
+def _trainingsgeschichten(domain):
+    from rasa.shared.core.generator import TrainingDataGenerator
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    importer = TrainingDataImporter.load_from_dict(
+        domain_path=str(CHATBOT / "domain.yml"), training_data_paths=[str(CHATBOT / "data")])
+    return TrainingDataGenerator(importer.get_stories(), domain, augmentation_factor=0).generate()
+
+
+def test_fortgesetzte_zustaende_gleichen_rasas_zustaenden_nach_jedem_ereignis() -> None:
+    import beschleunigung
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUtteranceReverted
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from tracker_speicher import kopieren
+
+    beschleunigung.einsetzen()
+    original = beschleunigung._original_zustaende  # noqa: SLF001
+    assert original is not None and Domain.states_for_tracker_history is beschleunigung._zustaende  # noqa: SLF001
+    domain = _domain()
+    geschichten = _trainingsgeschichten(domain)
+    assert len(geschichten) > 20 and any(g.is_rule_tracker for g in geschichten)
+    regeldaten = {"rule_only_slots": [domain.slots[0].name], "rule_only_loops": ["status_form"]}
+    optionen = [(False, False, None), (False, True, regeldaten), (True, True, regeldaten)]
+    # each story once as it is, once with a fallback's undo in the middle (a cache that no longer fits)
+    varianten = [list(g.events) for g in geschichten]
+    varianten += [ev[: len(ev) // 2] + [UserUtteranceReverted()] + ev[len(ev) // 2:] for ev in varianten[:10]]
+    verglichen = fortgesetzt = 0
+    for g, ereignisse in zip(geschichten + geschichten[:10], varianten, strict=True):
+        lauf = DialogueStateTracker(g.sender_id, domain.slots, is_rule_tracker=g.is_rule_tracker)
+        for i, e in enumerate(ereignisse):
+            lauf.update(e)
+            if i % 3 == 2:  # as the tracker store does between turns
+                lauf = kopieren(lauf)
+            neu_aufgebaut = DialogueStateTracker.from_events(g.sender_id, ereignisse[: i + 1], slots=domain.slots)
+            neu_aufgebaut.is_rule_tracker = g.is_rule_tracker
+            assert beschleunigung.angewandte_ereignisse(lauf, lauf.__dict__.setdefault("_sc_zustaende", {})) == list(
+                neu_aufgebaut.applied_events())
+            for omit, ignore, daten in optionen:
+                cache = lauf.__dict__.get("_sc_zustaende", {}).get((omit, ignore, id(daten)))
+                fortgesetzt += cache is not None
+                gemerkt = domain.states_for_tracker_history(lauf, omit, ignore, daten)
+                erwartet = original(domain, neu_aufgebaut, omit, ignore, daten)
+                assert gemerkt == erwartet, (g.sender_id, i, omit, ignore)
+                verglichen += 1
+    assert verglichen > 500 and fortgesetzt > verglichen // 2, (verglichen, fortgesetzt)
+
+
+def test_zustaende_sind_kopien() -> None:
+    import beschleunigung
+
+    beschleunigung.einsetzen()
+    domain = _domain()
+    t = _tracker(domain, *_gespraech(domain))
+    erste = domain.states_for_tracker_history(t)
+    assert any("user" in z for z in erste)
+    for z in erste:  # the featurizers edit states and sub-states in place
+        for teil in z.values():
+            teil.clear()
+        z.clear()
+    assert domain.states_for_tracker_history(t) == beschleunigung._original_zustaende(domain, t)  # noqa: SLF001
+
