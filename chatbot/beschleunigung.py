@@ -43,7 +43,11 @@ version keeps its own code and a warning is logged. Figures: py-spy on the Rasa 
    the new ones, the same call again (memoization and TED ask with the same options) only copies. Anything else
    (an undone event, a form that started over, another domain) is replayed from the start as before. Callers
    get fresh copies of the states (the featurizers edit them). Which events apply (Rasa's `applied_events`, a
-   scan that looks back over the conversation for each form action) is continued the same way.
+   scan that looks back over the conversation for each form action) is continued the same way, for every caller
+   of `DialogueStateTracker.applied_events` (e.g. the session-expiry check on every message: 5 % of the server's
+   CPU), which gets its own list as before.
+9. `DialogueStateTracker.copy` (before every action, so that a rejected action's events can be dropped) copies the
+   tracker as the tracker store does instead of replaying every event into a new one.
 """
 
 from __future__ import annotations
@@ -287,6 +291,9 @@ def _aktionsaufruf(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:
 # --- 8. dialogue states continued from the previous call -----------------------------------------------------
 
 
+_ZUSTAENDE_STATISTIK = {"fortgesetzt": 0, "neu": 0}
+
+
 class _Zustaende:
     """States of the applied events `angewandt` (without the final state), the tracker they were replayed into,
     the loop's variables at that point and the final state ([] when hidden)."""
@@ -368,11 +375,13 @@ def _zustaende(self: Any, tracker: Any, omit_unset_slots: bool = False, ignore_r
     if (alt is not None and alt.domain is self and alt.regeldaten is rule_only_data
             and len(alt.angewandt) <= len(angewandt)
             and all(a is b for a, b in zip(alt.angewandt, angewandt, strict=False))):
+        _ZUSTAENDE_STATISTIK["fortgesetzt"] += 1
         if len(alt.angewandt) == len(angewandt):
             return _zustaende_kopieren(alt.zustaende + alt.ende)
         wiedergabe, zustaende = kopieren(alt.wiedergabe), list(alt.zustaende)
         letzte_ml, verborgen, start = alt.letzte_ml, alt.verborgen, len(alt.angewandt)
     else:
+        _ZUSTAENDE_STATISTIK["neu"] += 1
         wiedergabe, zustaende, letzte_ml, verborgen, start = tracker.init_copy(), [], None, False, 0
 
     def zustand(tr: Any, verbergen: bool, liste: list[dict]) -> dict | None:
@@ -411,18 +420,37 @@ def _zustaende(self: Any, tracker: Any, omit_unset_slots: bool = False, ignore_r
 _original_zustaende: Any = None
 
 
+_original_angewandt: Any = None
+_original_kopie: Any = None
+
+
+def _angewandt(self: Any) -> list[Any]:
+    cache = self.__dict__.get("_sc_zustaende")
+    if cache is None:
+        cache = self.__dict__["_sc_zustaende"] = {}
+    return list(angewandte_ereignisse(self, cache))
+
+
+def _tracker_kopie(self: Any) -> Any:
+    from tracker_speicher import kopieren
+
+    return kopieren(self)
+
+
 _eingesetzt = False
 
 
 def einsetzen() -> None:
     """Apply all patches (idempotent)."""
     global _eingesetzt, _original_nach_typ, _original_vorhersage, _original_sitzung, _original_zustaende
+    global _original_angewandt, _original_kopie
     if _eingesetzt:
         return
     _eingesetzt = True
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import Event
+    from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
     from rasa.utils.tensorflow.models import RasaModel
 
@@ -432,3 +460,5 @@ def einsetzen() -> None:
     _original_sitzung = _ersetzen(EndpointConfig, "session", "rasa.utils.endpoints", _sitzung)
     _ersetzen(RemoteAction, "_action_call_format", "rasa.core.actions.action", _aktionsaufruf)
     _original_zustaende = _ersetzen(Domain, "states_for_tracker_history", "rasa.shared.core.domain", _zustaende)
+    _original_angewandt = _ersetzen(DialogueStateTracker, "applied_events", "rasa.shared.core.trackers", _angewandt)
+    _original_kopie = _ersetzen(DialogueStateTracker, "copy", "rasa.shared.core.trackers", _tracker_kopie)
