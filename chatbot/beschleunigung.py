@@ -38,8 +38,8 @@ version keeps its own code and a warning is logged. Figures: py-spy on the Rasa 
    event. Every prediction (two or more per turn) lets each policy turn the whole conversation into states
    (`Domain.states_for_tracker_history`: replay every event into a fresh tracker, a state before each action),
    21 % of the server's CPU in a 15-turn conversation. The states, the replayed tracker and the loop's variables
-   are kept per conversation and option set (a cache shared by the copies of a conversation's tracker, see
-   tracker_speicher.py); a call whose applied events start with the very event objects seen before replays only
+   are kept per conversation and option set (the rule-only data by content: every policy gets a fresh copy of
+   it), in a cache shared by the copies of a conversation's tracker (tracker_speicher.py); a call whose applied events start with the very event objects seen before replays only
    the new ones, the same call again (memoization and TED ask with the same options) only copies. Anything else
    (an undone event, a form that started over, another domain) is replayed from the start as before. Callers
    get fresh copies of the states (the featurizers edit them). Which events apply (Rasa's `applied_events`, a
@@ -359,6 +359,15 @@ def angewandte_ereignisse(tracker: Any, cache: dict) -> list[Any]:
     return angewandt
 
 
+def _inhalt(wert: Any) -> Any:
+    """A hashable form of rule-only data ({"rule_only_slots": [...], "rule_only_loops": [...]})."""
+    if isinstance(wert, dict):
+        return tuple(sorted((k, _inhalt(v)) for k, v in wert.items()))
+    if isinstance(wert, (list, tuple, set, frozenset)):
+        return tuple(_inhalt(v) for v in wert)
+    return wert
+
+
 def _zustaende(self: Any, tracker: Any, omit_unset_slots: bool = False, ignore_rule_only_turns: bool = False,
                rule_only_data: dict[str, Any] | None = None) -> list[dict]:
     """Domain.states_for_tracker_history, the same loop over the same events, resumed where the cache ends."""
@@ -369,10 +378,11 @@ def _zustaende(self: Any, tracker: Any, omit_unset_slots: bool = False, ignore_r
     cache = tracker.__dict__.get("_sc_zustaende")
     if cache is None:
         cache = tracker.__dict__["_sc_zustaende"] = {}
-    schluessel = (omit_unset_slots, ignore_rule_only_turns, id(rule_only_data))
+    # Rasa hands every policy a fresh copy of the rule-only data: the key is its content
+    schluessel = (omit_unset_slots, ignore_rule_only_turns, _inhalt(rule_only_data))
     angewandt = angewandte_ereignisse(tracker, cache)
     alt = cache.get(schluessel)
-    if (alt is not None and alt.domain is self and alt.regeldaten is rule_only_data
+    if (alt is not None and alt.domain is self and alt.regeldaten == rule_only_data
             and len(alt.angewandt) <= len(angewandt)
             and all(a is b for a, b in zip(alt.angewandt, angewandt, strict=False))):
         _ZUSTAENDE_STATISTIK["fortgesetzt"] += 1

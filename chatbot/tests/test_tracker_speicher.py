@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from pathlib import Path
 
 CHATBOT = Path(__file__).resolve().parent.parent
@@ -182,7 +183,8 @@ def test_fortgesetzte_zustaende_gleichen_rasas_zustaenden_nach_jedem_ereignis() 
                 lauf = kopieren(lauf)
             neu = DialogueStateTracker.from_events(g.sender_id, ereignisse[: i + 1], slots=domain.slots)
             neu.is_rule_tracker = g.is_rule_tracker
-            gemerkt = [domain.states_for_tracker_history(lauf, *o) for o in optionen]
+            # as in the server, each call brings its own copy of the rule-only data
+            gemerkt = [domain.states_for_tracker_history(lauf, *copy.deepcopy(o)) for o in optionen]
             angewandt, kopie = lauf.applied_events(), lauf.copy()
             with _rasa_selbst():
                 assert angewandt == neu.applied_events()
