@@ -149,3 +149,39 @@ def test_aktionsaufrufe_teilen_eine_http_sitzung() -> None:
         await s4.close()
 
     asyncio.run(lauf())
+
+
+def test_schnelle_pruefung_der_aktionsantwort_urteilt_wie_jsonschema() -> None:
+    import beschleunigung
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActiveLoop,
+        AllSlotsReset,
+        BotUttered,
+        ConversationPaused,
+        ConversationResumed,
+        FollowupAction,
+        Restarted,
+        SlotSet,
+        UserUttered,
+    )
+
+    beschleunigung.einsetzen()
+    aktion = RemoteAction("action_x", None)
+    assert aktion._validate_action_result({"events": [], "responses": []})  # noqa: SLF001 - builds the validators
+    assert beschleunigung._schnell, "the event schema no longer has one alternative per event name"  # noqa: SLF001
+    gueltige = [e.as_dict() for e in (
+        SlotSet("leistung_id", 7), SlotSet("x", None), FollowupAction("action_listen"), ActionExecuted("utter_x"),
+        BotUttered("Hallo", {"buttons": [{"title": "a", "payload": "/b"}]}), UserUttered("hallo", {"name": "gruss"}),
+        AllSlotsReset(), ConversationPaused(), ConversationResumed(), ActiveLoop("status_form"), ActiveLoop(None),
+        Restarted())]
+    kaputte = [{"event": "gibt_es_nicht"}, {"event": 42}, {"name": "x"}, {"event": "slot", "name": 5, "value": 1},
+               {"event": "followup", "name": None}, {"event": "slot", "timestamp": "gestern", "name": "x"}, "slot", None]
+    antworten = [{"events": [e], "responses": []} for e in gueltige + kaputte]
+    antworten += [{"events": gueltige, "responses": [{"text": "t", "buttons": []}]}, {"events": "slot"},
+                  {"events": gueltige + kaputte[:1]}, {"responses": [{"text": 5}]}, {}]
+    for antwort in antworten:
+        erwartet = beschleunigung._validator.is_valid(antwort)  # noqa: SLF001
+        assert beschleunigung._gueltig_schnell(antwort) == erwartet, antwort  # noqa: SLF001
+    assert sum(beschleunigung._validator.is_valid(a) for a in antworten) >= len(gueltige)  # noqa: SLF001
