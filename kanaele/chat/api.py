@@ -181,8 +181,9 @@ def _ausgang(app: FastAPI, gespraech_id: str, antwort: service.RasaAntwort | Non
             antwort = service.RasaAntwort(antworten=[{"text": service.TEXT_RASA_NICHT_ERREICHBAR,
                                                       "buttons": [dict(service.BUTTON_TICKET)]}])
             g.ticket_angeboten = True
+        # g was read after Rasa answered, inside this write transaction: a hand-off the bot's action made during
+        # the turn is already in it
         leistung = service.antworten_speichern(session, g, antwort, jetzt=uhr(app))  # flushes
-        session.refresh(g)  # the bot's hand-off may have changed the owner during the turn
         return antwort.antworten, leistung, g.eigentuemer
 
 
