@@ -16,7 +16,9 @@ the instance with the fewest running conversations and keeps it there) is starte
 same run; the last one is the headline figure and also measures the accuracy.
 
 Latency is measured twice: closed loop (each conversation sends its next turn as soon as the answer is there: a
-throughput test, on 2 shared cores it mostly measures the CPU per turn times 10) and with a pause between the turns
+throughput test, on 2 shared cores it mostly measures the CPU per turn times 10; the ten conversations join within
+--anlauf seconds, as a load test ramps up its users: started in the same instant, the ten first turns, each
+opening a conversation and its Rasa session, all queue at once and make up the top of the distribution) and with a pause between the turns
 of a conversation (--pause, a citizen reading and typing). Beside it the CPU milliseconds per turn of each process
 (servicecenter, Rasa, action server), which do not depend on other load on the machine.
 
@@ -218,6 +220,7 @@ def stapel_messen(a: argparse.Namespace, fragen: list[tuple[str, str]], instanze
                 gid = secrets.token_urlsafe(24)
                 with Verbindung(basis) as v:
                     start.wait()
+                    time.sleep(nr * a.anlauf / a.gespraeche)  # ramp-up: conversation nr joins after nr steps
                     for i in range(a.zuege):
                         if pause[0] and i:
                             time.sleep(pause[0])
@@ -305,8 +308,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--korpus", default=str(WURZEL.parent / "shared" / "data"))
     ap.add_argument("--gespraeche", type=int, default=10)
-    ap.add_argument("--zuege", type=int, default=15, help="turns per conversation")
+    ap.add_argument("--zuege", type=int, default=20, help="turns per conversation")
     ap.add_argument("--pause", type=float, default=1.0, help="seconds between turns in the paced run")
+    ap.add_argument("--anlauf", type=float, default=0.5,
+                    help="ramp-up: the conversations start one after another within this many seconds (0: all in "
+                         "the same instant, so that the first turns of all ten, each opening a conversation, queue "
+                         "behind each other)")
     ap.add_argument("--rasa-instanzen", type=int, nargs="+", default=[2, 1],
                     help="configurations measured one after the other (number of Rasa servers); the last one is "
                          "the headline figure (make run starts RASA_INSTANZEN, default 1)")
@@ -322,6 +329,7 @@ def main() -> None:
         "gespraeche": a.gespraeche,
         "zuege_je_gespraech": a.zuege,
         "pause_s": a.pause,
+        "anlauf_s": a.anlauf,
         "rasa_instanzen": haupt["rasa_instanzen"],
         "p50_ms": haupt["p50_ms"],
         "p95_ms": haupt["p95_ms"],
