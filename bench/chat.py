@@ -16,9 +16,10 @@ the instance with the fewest running conversations and keeps it there) is starte
 same run; the last one is the headline figure and also measures the accuracy.
 
 Latency is measured twice: closed loop (each conversation sends its next turn as soon as the answer is there: a
-throughput test, on 2 shared cores it mostly measures the CPU per turn times 10; the ten conversations join within
---anlauf seconds, as a load test ramps up its users: started in the same instant, the ten first turns, each
-opening a conversation and its Rasa session, all queue at once and make up the top of the distribution) and with a pause between the turns
+throughput test, on 2 shared cores it mostly measures the CPU per turn times 10; by default all ten start in the
+same instant, so the ten opening turns queue at once and make up the top of the distribution; --anlauf lets them
+join one after another as a load test ramps up its users, at the price of fewer conversations in flight at the
+edges) and with a pause between the turns
 of a conversation (--pause, a citizen reading and typing). Beside it the CPU milliseconds per turn of each process
 (servicecenter, Rasa, action server), which do not depend on other load on the machine.
 
@@ -308,12 +309,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--korpus", default=str(WURZEL.parent / "shared" / "data"))
     ap.add_argument("--gespraeche", type=int, default=10)
-    ap.add_argument("--zuege", type=int, default=20, help="turns per conversation")
+    ap.add_argument("--zuege", type=int, default=15, help="turns per conversation")
     ap.add_argument("--pause", type=float, default=1.0, help="seconds between turns in the paced run")
-    ap.add_argument("--anlauf", type=float, default=0.5,
-                    help="ramp-up: the conversations start one after another within this many seconds (0: all in "
-                         "the same instant, so that the first turns of all ten, each opening a conversation, queue "
-                         "behind each other)")
+    ap.add_argument("--anlauf", type=float, default=0.0,
+                    help="ramp-up: the conversations start one after another within this many seconds (default 0: "
+                         "all in the same instant, the strict reading of '10 concurrent conversations'; the ten "
+                         "opening turns then queue behind each other and make up the top of the distribution. With "
+                         "0.5 and --zuege 20 the runs here kept about 9 conversations in flight on average)")
     ap.add_argument("--rasa-instanzen", type=int, nargs="+", default=[2, 1],
                     help="configurations measured one after the other (number of Rasa servers); the last one is "
                          "the headline figure (make run starts RASA_INSTANZEN, default 1)")
