@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ __all__ = ["Base", "make_engine", "make_sessionmaker", "schreibend", "session_sc
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINTs (a RELEASE would commit); take it over:
-    # no implicit BEGIN from the driver, SQLAlchemy emits BEGIN itself (see _sqlite_begin).
+    # no implicit BEGIN from the driver, SQLAlchemy emits BEGIN itself (see _Schreibsperre.begin).
     dbapi_connection.isolation_level = None
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
@@ -35,8 +36,33 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 SOFORT_SCHREIBEN = "sqlite_sofort_schreiben"
 
 
-def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(SOFORT_SCHREIBEN) else "BEGIN")
+SPERRE_SEKUNDEN = 5.0  # as long as SQLite's busy timeout
+
+
+class _Schreibsperre:
+    """One writer at a time inside this process, before SQLite's own write lock. SQLite lets a waiting writer
+    sleep in growing steps (busy handler: 1, 2, 5, 10 … 100 ms) and poll, so under a burst of writes (ten chat
+    turns arriving together) the later ones slept long after the lock was free; a thread waiting here is woken
+    the moment the previous transaction ends. Other processes (worker, mail receiver) still meet at SQLite's lock.
+    A plain Lock, because FastAPI may end a session in another thread than the one that began it; a writer that
+    waits longer than the busy timeout goes on without it (SQLite then decides, as before: no deadlock)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def begin(self, conn) -> None:
+        sofort = conn.get_execution_options().get(SOFORT_SCHREIBEN)
+        if sofort and self._lock.acquire(timeout=SPERRE_SEKUNDEN):
+            conn.info[SOFORT_SCHREIBEN] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if sofort else "BEGIN")
+        except BaseException:
+            self.ende(conn)
+            raise
+
+    def ende(self, conn) -> None:
+        if conn.info.pop(SOFORT_SCHREIBEN, False):
+            self._lock.release()
 
 
 def schreibend(session: Session) -> None:
@@ -57,7 +83,10 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("connect_args", {"check_same_thread": False})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        sperre = _Schreibsperre()
+        event.listen(engine, "begin", sperre.begin)
+        event.listen(engine, "commit", sperre.ende)
+        event.listen(engine, "rollback", sperre.ende)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)

@@ -61,3 +61,64 @@ def test_ohne_schreibend_bleibt_lesen_ohne_sperre(sessions):
 def test_schreibend_laesst_fremde_transaktionen_in_ruhe(db_session):
     schreibend(db_session)  # a session inside the test's outer transaction (or PostgreSQL): nothing happens
     db_session.execute(text("SELECT 1"))
+
+
+def _sperre_frei(factory) -> bool:
+    """The in-process write lock of the engine is free (taken and given back at once)."""
+    for ziel in factory.kw["bind"].dispatch.begin:
+        sperre = getattr(ziel, "__self__", None)
+        if sperre is not None and hasattr(sperre, "_lock"):
+            if sperre._lock.acquire(blocking=False):  # noqa: SLF001
+                sperre._lock.release()  # noqa: SLF001
+                return True
+            return False
+    raise AssertionError("no write lock on the engine")
+
+
+def test_prozessinterne_schreibsperre_wird_nach_commit_und_rollback_frei(sessions):
+    factory, _ = sessions
+    with session_scope(factory) as session:
+        schreibend(session)
+        session.execute(text("INSERT INTO t VALUES (1)"))
+        assert not _sperre_frei(factory)  # held for the whole unit of work
+    assert _sperre_frei(factory)
+    with pytest.raises(RuntimeError), session_scope(factory) as session:
+        schreibend(session)
+        session.execute(text("INSERT INTO t VALUES (2)"))
+        raise RuntimeError("Fehler mitten in der Arbeit")
+    assert _sperre_frei(factory)
+    with session_scope(factory) as session:  # reading units of work do not take it
+        session.execute(text("SELECT count(*) FROM t")).scalar()
+        assert _sperre_frei(factory)
+        assert session.execute(text("SELECT count(*) FROM t")).scalar() == 1
+
+
+def test_viele_gleichzeitige_schreiber_kommen_alle_durch(sessions):
+    """A burst of writers from many threads (as ten chat turns arriving together): each waits its turn in the
+    process, none fails with "database is locked", nothing is lost."""
+    import threading
+
+    factory, _ = sessions
+    fehler: list[BaseException] = []
+    start = threading.Barrier(12)
+
+    def schreiber(nr: int) -> None:
+        try:
+            start.wait()
+            for k in range(10):
+                with session_scope(factory) as session:
+                    schreibend(session)
+                    session.execute(text("SELECT count(*) FROM t")).scalar()  # read, then write
+                    session.execute(text("INSERT INTO t VALUES (:x)"), {"x": nr * 100 + k})
+        except BaseException as e:  # noqa: BLE001 - collected for the assertion
+            fehler.append(e)
+
+    threads = [threading.Thread(target=schreiber, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert fehler == []
+    with session_scope(factory) as session:
+        assert session.execute(text("SELECT count(*) FROM t")).scalar() == 120
+    assert _sperre_frei(factory)
