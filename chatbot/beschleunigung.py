@@ -340,7 +340,7 @@ class _Zustaende:
     """States of the applied events `angewandt` (without the final state), the tracker they were replayed into,
     the loop's variables at that point and the final state ([] when hidden)."""
 
-    __slots__ = ("domain", "regeldaten", "angewandt", "wiedergabe", "zustaende", "letzte_ml", "verborgen", "ende")
+    __slots__ = ("domain", "angewandt", "wiedergabe", "zustaende", "letzte_ml", "verborgen", "ende")
 
     def __init__(self, **werte: Any) -> None:
         for k, v in werte.items():
@@ -362,7 +362,20 @@ def _zustaende_kopieren(zustaende: list[dict]) -> list[dict]:
     return aus
 
 
-def angewandte_ereignisse(tracker: Any, cache: dict) -> list[Any]:
+def _cache(tracker: Any) -> dict:
+    """The conversation's cache (shared by the copies of its tracker, tracker_speicher.kopieren)."""
+    cache = tracker.__dict__.get("_sc_zustaende")
+    if cache is None:
+        cache = tracker.__dict__["_sc_zustaende"] = {}
+    return cache
+
+
+def _beginnt_mit(liste: list[Any], anfang: list[Any]) -> bool:
+    """`liste` starts with the very objects of `anfang`."""
+    return len(anfang) <= len(liste) and all(a is b for a, b in zip(anfang, liste, strict=False))
+
+
+def angewandte_ereignisse(tracker: Any) -> list[Any]:
     """DialogueStateTracker.applied_events, continued from the previous call of the same conversation when its
     events start with the very events seen then and the set of loop names is the same (Rasa decides over the
     whole conversation which action events belong to a loop). Do not change the list returned."""
@@ -376,11 +389,11 @@ def angewandte_ereignisse(tracker: Any, cache: dict) -> list[Any]:
         UserUttered,
     )
 
+    cache = _cache(tracker)
     ereignisse = list(tracker.events)
     schleifen = frozenset(e.name for e in ereignisse if isinstance(e, ActiveLoop) and e.name)
     alt = cache.get("angewandt")
-    if (alt is not None and alt[1] == schleifen and len(alt[0]) <= len(ereignisse)
-            and all(a is b for a, b in zip(alt[0], ereignisse, strict=False))):
+    if alt is not None and alt[1] == schleifen and _beginnt_mit(ereignisse, alt[0]):
         start, angewandt = len(alt[0]), list(alt[2])
     else:
         start, angewandt = 0, []
@@ -417,16 +430,12 @@ def _zustaende(self: Any, tracker: Any, omit_unset_slots: bool = False, ignore_r
     from rasa.shared.core.events import ActionExecuted
     from tracker_speicher import kopieren
 
-    cache = tracker.__dict__.get("_sc_zustaende")
-    if cache is None:
-        cache = tracker.__dict__["_sc_zustaende"] = {}
+    cache = _cache(tracker)
     # Rasa hands every policy a fresh copy of the rule-only data: the key is its content
     schluessel = (omit_unset_slots, ignore_rule_only_turns, _inhalt(rule_only_data))
-    angewandt = angewandte_ereignisse(tracker, cache)
+    angewandt = angewandte_ereignisse(tracker)
     alt = cache.get(schluessel)
-    if (alt is not None and alt.domain is self and alt.regeldaten == rule_only_data
-            and len(alt.angewandt) <= len(angewandt)
-            and all(a is b for a, b in zip(alt.angewandt, angewandt, strict=False))):
+    if alt is not None and alt.domain is self and _beginnt_mit(angewandt, alt.angewandt):
         _ZUSTAENDE_STATISTIK["fortgesetzt"] += 1
         if len(alt.angewandt) == len(angewandt):
             return _zustaende_kopieren(alt.zustaende + alt.ende)
@@ -460,8 +469,8 @@ def _zustaende(self: Any, tracker: Any, omit_unset_slots: bool = False, ignore_r
             if z is not None:
                 zustaende.append(z)
         wiedergabe.update(ereignis)
-    neu = _Zustaende(domain=self, regeldaten=rule_only_data, angewandt=angewandt, wiedergabe=wiedergabe,
-                     zustaende=zustaende, letzte_ml=letzte_ml, verborgen=verborgen, ende=[])
+    neu = _Zustaende(domain=self, angewandt=angewandt, wiedergabe=wiedergabe, zustaende=zustaende,
+                     letzte_ml=letzte_ml, verborgen=verborgen, ende=[])
     z = zustand(wiedergabe, False, zustaende)
     if z is not None:
         neu.ende = [z]
@@ -470,17 +479,12 @@ def _zustaende(self: Any, tracker: Any, omit_unset_slots: bool = False, ignore_r
 
 
 _original_zustaende: Any = None
-
-
 _original_angewandt: Any = None
 _original_kopie: Any = None
 
 
 def _angewandt(self: Any) -> list[Any]:
-    cache = self.__dict__.get("_sc_zustaende")
-    if cache is None:
-        cache = self.__dict__["_sc_zustaende"] = {}
-    return list(angewandte_ereignisse(self, cache))
+    return list(angewandte_ereignisse(self))  # a list of its own for the caller, as Rasa's
 
 
 def _tracker_kopie(self: Any) -> Any:
