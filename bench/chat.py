@@ -11,16 +11,15 @@ servicecenter.tar.gz and the action server (both from .venv-rasa), all on free l
    when the `leistung` of its reply is the expected Leistung. Beside it the Wissensdatenbank's own hit@1
    (`GET /api/v1/leistungen?q=`) on the same questions.
 
-Each configuration (--rasa-instanzen, default 2 and then 1 Rasa server, as make run starts; the servicecenter gives a new conversation to
-the instance with the fewest running conversations and keeps it there) is started and measured in turn, in the
-same run; the last one is the headline figure and also measures the accuracy.
+Each configuration (--rasa-instanzen, default 2 and then 1 Rasa server, as make run starts; the servicecenter
+gives a new conversation to the instance with the fewest running conversations and keeps it there) is started and
+measured in turn, in the same run; the last one is the headline figure and also measures the accuracy.
 
 Latency is measured twice: closed loop (each conversation sends its next turn as soon as the answer is there: a
 throughput test, on 2 shared cores it mostly measures the CPU per turn times 10; by default all ten start in the
 same instant, so the ten opening turns queue at once and make up the top of the distribution; --anlauf lets them
 join one after another as a load test ramps up its users, at the price of fewer conversations in flight at the
-edges) and with a pause between the turns
-of a conversation (--pause, a citizen reading and typing). Beside it the CPU milliseconds per turn of each process
+edges) and with a pause between the turns of a conversation (--pause, a citizen reading and typing). Beside it the CPU milliseconds per turn of each process
 (servicecenter, Rasa, action server), which do not depend on other load on the machine.
 
 Last line: one JSON object. Target: p95 <= 300 ms at 10 concurrent conversations.

@@ -43,7 +43,8 @@ class _Schreibsperre:
     """One writer at a time inside this process, before SQLite's own write lock. SQLite lets a waiting writer
     sleep in growing steps (busy handler: 1, 2, 5, 10 … 100 ms) and poll, so under a burst of writes (ten chat
     turns arriving together) the later ones slept long after the lock was free; a thread waiting here is woken
-    the moment the previous transaction ends. Other processes (worker, mail receiver) still meet at SQLite's lock.
+    as the previous transaction ends (SQLAlchemy's commit event comes just before the COMMIT itself, so the
+    next writer may still meet SQLite's lock for that instant, with the busy handler's shortest sleep). Other processes (worker, mail receiver) still meet at SQLite's lock.
     A plain Lock, because FastAPI may end a session in another thread than the one that began it; a writer that
     waits longer than the busy timeout goes on without it (SQLite then decides, as before: no deadlock)."""
 
