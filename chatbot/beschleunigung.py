@@ -56,17 +56,29 @@ version keeps its own code and a warning is logged. Figures: py-spy on the Rasa 
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import logging
+import os
 from collections import OrderedDict
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-def _ersetzen(klasse: type, name: str, modul: str, neu: Any) -> Any:
-    """Replaces klasse.name by neu where the method still comes from `modul` (the Rasa code that was measured);
-    returns the original function, or None (and a warning) when it does not look as expected."""
+def _abgeschaltet() -> set[str]:
+    """Patch numbers switched off by the operator: CHATBOT_BESCHLEUNIGUNG_AUS="10,11" (to rule a patch out when
+    looking for a fault, or to measure what it saves)."""
+    return {t.strip() for t in os.environ.get("CHATBOT_BESCHLEUNIGUNG_AUS", "").split(",") if t.strip()}
+
+
+def _ersetzen(klasse: type, name: str, modul: str, neu: Any, nr: int) -> Any:
+    """Replaces klasse.name by neu (patch number nr) where the method still comes from `modul` (the Rasa code that
+    was measured) and the patch is not switched off; returns the original function, or None (and a warning when it
+    does not look as expected)."""
+    if str(nr) in _abgeschaltet():
+        log.info("beschleunigung: patch %s switched off (CHATBOT_BESCHLEUNIGUNG_AUS)", nr)
+        return None
     original = getattr(klasse, name, None)
     if original is None or getattr(original, "__module__", "") != modul:
         log.warning("beschleunigung: %s.%s not as expected, left unchanged", klasse.__name__, name)
@@ -238,7 +250,7 @@ def _einfrieren() -> None:
 
 _TED_ERGEBNISSE: OrderedDict[bytes, Any] = OrderedDict()
 _TED_MAX = 4096
-_TED_STATISTIK = {"treffer": 0, "berechnet": 0}
+_TED_STATISTIK = {"treffer": 0, "berechnet": 0, "zustand_treffer": 0}
 
 
 def _ist_ted(modell: Any) -> bool:
@@ -478,6 +490,90 @@ def _zustaende(self: Any, tracker: Any, omit_unset_slots: bool = False, ignore_r
     return _zustaende_kopieren(zustaende + neu.ende)
 
 
+
+# --- 10. the prediction graph run in order, without dask ---------------------------------------------------------
+
+_original_graphlauf: Any = None
+
+
+def _graph_laufen(self: Any, inputs: dict[str, Any] | None = None, targets: list[str] | None = None) -> dict:
+    """DaskGraphRunner.run: the same graph (Rasa's own `_build_dask_graph` and `_add_inputs_to_graph`), evaluated
+    the way `dask.get` evaluates it: a task is a tuple whose first element is callable and is called with its
+    arguments, an argument that names a graph key is replaced by that key's value (each key computed once), any
+    other value is taken as it is (an input is the literal pair (name, value); a name nobody provides reaches the
+    node as the bare string, which GraphNode reports as Rasa does)."""
+    from rasa.engine.exceptions import GraphRunError
+
+    ziele = targets if targets else self._graph_schema.target_names
+    graph = self._build_dask_graph(self._graph_schema.minimal_graph_schema(ziele))
+    if inputs:
+        self._add_inputs_to_graph(inputs, graph)
+    fertig: dict[str, Any] = {}
+
+    def wert(name: str) -> Any:
+        if name in fertig:
+            return fertig[name]
+        aufgabe = graph[name]
+        if type(aufgabe) is tuple and aufgabe and callable(aufgabe[0]):
+            argumente = [wert(a) if isinstance(a, str) and a in graph else a for a in aufgabe[1:]]
+            ergebnis = aufgabe[0](*argumente)
+        else:
+            ergebnis = aufgabe
+        fertig[name] = ergebnis
+        return ergebnis
+
+    try:
+        return dict(wert(z) for z in ziele)
+    except RuntimeError as e:  # as Rasa: dask's errors (a cycle, recursion) are RuntimeErrors
+        raise GraphRunError("Error running runner.") from e
+
+
+# --- 11. TED predictions by dialogue state -----------------------------------------------------------------------
+
+_TED_ZUSTAENDE: OrderedDict[tuple, Any] = OrderedDict()
+_original_ted: Any = None
+
+
+def _gefroren(zustaende: list[dict]) -> tuple:
+    """A hashable form of a list of dialogue states (sub-state values are strings, numbers and tuples)."""
+    return tuple(tuple(sorted((art, tuple(sorted(teil.items()))) for art, teil in z.items())) for z in zustaende)
+
+
+def _ted_vorhersage(self: Any, tracker: Any, domain: Any, rule_only_data: dict[str, Any] | None = None,
+                    precomputations: Any = None, **kwargs: Any) -> Any:
+    """TEDPolicy.predict_action_probabilities, remembered by the dialogue states TED featurises. Without text
+    features (TED trained on intents and actions only, as here) its input is a function of those states alone, and
+    the same input gives the same prediction; the states come from the conversation's state cache (8.), so a hit
+    skips the featurisation, the model data and the model. With text features, or any other argument, Rasa's own
+    path."""
+    from rasa.shared.nlu.constants import TEXT
+
+    if kwargs or self.model is None or TEXT in self.fake_features or self.only_e2e:
+        return _original_ted(self, tracker, domain, rule_only_data=rule_only_data,
+                             precomputations=precomputations, **kwargs)
+    from rasa.core.policies.policy import SupportedData
+
+    nur_ml = self.supported_data() == SupportedData.ML_DATA
+    zustaende = self.featurizer.prediction_states(
+        [tracker], domain, use_text_for_last_user_input=False, ignore_rule_only_turns=nur_ml,
+        rule_only_data=rule_only_data, ignore_action_unlikely_intent=nur_ml)
+    try:
+        schluessel = (id(self.model), id(domain), _gefroren(zustaende[0]))
+        hash(schluessel)
+    except TypeError:  # a state value that is not hashable: not remembered
+        return _original_ted(self, tracker, domain, rule_only_data=rule_only_data, precomputations=precomputations)
+    gemerkt = _TED_ZUSTAENDE.get(schluessel)
+    if gemerkt is not None:
+        _TED_ZUSTAENDE.move_to_end(schluessel)
+        _TED_STATISTIK["zustand_treffer"] += 1
+        return copy.deepcopy(gemerkt)
+    vorhersage = _original_ted(self, tracker, domain, rule_only_data=rule_only_data,
+                               precomputations=precomputations)
+    _TED_ZUSTAENDE[schluessel] = copy.deepcopy(vorhersage)
+    while len(_TED_ZUSTAENDE) > _TED_MAX:
+        _TED_ZUSTAENDE.popitem(last=False)
+    return vorhersage
+
 _original_zustaende: Any = None
 _original_angewandt: Any = None
 _original_kopie: Any = None
@@ -499,22 +595,30 @@ _eingesetzt = False
 def einsetzen() -> None:
     """Apply all patches (idempotent)."""
     global _eingesetzt, _original_nach_typ, _original_vorhersage, _original_sitzung, _original_zustaende
-    global _original_angewandt, _original_kopie
+    global _original_angewandt, _original_kopie, _original_graphlauf, _original_ted
     if _eingesetzt:
         return
     _eingesetzt = True
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.ted_policy import TEDPolicy
+    from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import Event
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
     from rasa.utils.tensorflow.models import RasaModel
 
-    _ersetzen(RemoteAction, "_validate_action_result", "rasa.core.actions.action", _validieren)
-    _original_nach_typ = _ersetzen(Event, "resolve_by_type", "rasa.shared.core.events", staticmethod(_nach_typ))
-    _original_vorhersage = _ersetzen(RasaModel, "_rasa_predict", "rasa.utils.tensorflow.models", _vorhersagen)
-    _original_sitzung = _ersetzen(EndpointConfig, "session", "rasa.utils.endpoints", _sitzung)
-    _ersetzen(RemoteAction, "_action_call_format", "rasa.core.actions.action", _aktionsaufruf)
-    _original_zustaende = _ersetzen(Domain, "states_for_tracker_history", "rasa.shared.core.domain", _zustaende)
-    _original_angewandt = _ersetzen(DialogueStateTracker, "applied_events", "rasa.shared.core.trackers", _angewandt)
-    _original_kopie = _ersetzen(DialogueStateTracker, "copy", "rasa.shared.core.trackers", _tracker_kopie)
+    _ersetzen(RemoteAction, "_validate_action_result", "rasa.core.actions.action", _validieren, nr=1)
+    _original_nach_typ = _ersetzen(Event, "resolve_by_type", "rasa.shared.core.events", staticmethod(_nach_typ),
+                                   nr=2)
+    _original_vorhersage = _ersetzen(RasaModel, "_rasa_predict", "rasa.utils.tensorflow.models", _vorhersagen, nr=3)
+    _original_sitzung = _ersetzen(EndpointConfig, "session", "rasa.utils.endpoints", _sitzung, nr=5)
+    _ersetzen(RemoteAction, "_action_call_format", "rasa.core.actions.action", _aktionsaufruf, nr=7)
+    _original_zustaende = _ersetzen(Domain, "states_for_tracker_history", "rasa.shared.core.domain", _zustaende,
+                                    nr=8)
+    _original_angewandt = _ersetzen(DialogueStateTracker, "applied_events", "rasa.shared.core.trackers", _angewandt,
+                                    nr=8)
+    _original_kopie = _ersetzen(DialogueStateTracker, "copy", "rasa.shared.core.trackers", _tracker_kopie, nr=9)
+    _original_graphlauf = _ersetzen(DaskGraphRunner, "run", "rasa.engine.runner.dask", _graph_laufen, nr=10)
+    _original_ted = _ersetzen(TEDPolicy, "predict_action_probabilities", "rasa.core.policies.ted_policy",
+                              _ted_vorhersage, nr=11)

@@ -89,7 +89,8 @@ def create_app(
         finally:
             session.close()
 
-    def get_wissensdatenbank() -> Wissensdatenbank:
+    async def get_wissensdatenbank() -> Wissensdatenbank:
+        # async: FastAPI runs a plain `def` dependency in the thread pool, one more thread hand-off per search
         return wdb
 
     app.state.get_session = get_session

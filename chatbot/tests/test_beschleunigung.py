@@ -63,16 +63,23 @@ def test_gepatcht_rechnet_der_bot_genau_dasselbe() -> None:
     agent = asyncio.run(load_agent(model_path=str(MODELL)))
     vorher = _rechnen(agent)
     beschleunigung.einsetzen()
+    from rasa.core.policies.ted_policy import TEDPolicy
+    from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.utils.tensorflow.models import RasaModel
 
     assert RasaModel._rasa_predict is beschleunigung._vorhersagen
+    assert DaskGraphRunner.run is beschleunigung._graph_laufen  # NLU and policies below run without dask
+    assert TEDPolicy.predict_action_probabilities is beschleunigung._ted_vorhersage
     nachher = _rechnen(agent)  # first call per model still Rasa's path, so compute twice
     berechnet = beschleunigung._TED_STATISTIK["berechnet"]
-    nochmal = _rechnen(agent)  # same inputs again: TED answers from its cache
+    zustand_treffer = beschleunigung._TED_STATISTIK["zustand_treffer"]
+    nochmal = _rechnen(agent)  # same states again: TED answers from its cache, the model is not asked
     assert nachher == vorher
     assert nochmal == vorher
     assert beschleunigung._TED_STATISTIK["berechnet"] == berechnet
-    assert beschleunigung._TED_STATISTIK["treffer"] >= len(NACHRICHTEN)
+    # TED asked directly answers from the state cache (the graph's nodes took TED's method when the model was
+    # loaded, before the patch here: the ensemble path is checked in test_graphlauf_ohne_dask_wie_mit_dask)
+    assert beschleunigung._TED_STATISTIK["zustand_treffer"] - zustand_treffer >= len(NACHRICHTEN)
     modelle = [m for m in _modelle(agent)]
     assert modelle and all(isinstance(m.__dict__.get("_sc_direkt"), tuple) for m in modelle)
 
@@ -185,3 +192,55 @@ def test_schnelle_pruefung_der_aktionsantwort_urteilt_wie_jsonschema() -> None:
         erwartet = beschleunigung._validator.is_valid(antwort)  # noqa: SLF001
         assert beschleunigung._gueltig_schnell(antwort) == erwartet, antwort  # noqa: SLF001
     assert sum(beschleunigung._validator.is_valid(a) for a in antworten) >= len(gueltige)  # noqa: SLF001
+
+
+@pytest.mark.skipif(not MODELL.exists(), reason="no trained model (make rasa-modell)")
+def test_graphlauf_ohne_dask_wie_mit_dask() -> None:
+    """The graph evaluated in order gives what dask gives, and fails where dask fails."""
+    import beschleunigung
+    from rasa.core.agent import load_agent
+    from rasa.engine.exceptions import GraphComponentException, GraphRunError
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    beschleunigung.einsetzen()
+    agent = asyncio.run(load_agent(model_path=str(MODELL)))
+    laeufer = agent.processor.graph_runner
+    original = beschleunigung._original_graphlauf
+    assert original is not None and DaskGraphRunner.run is beschleunigung._graph_laufen
+
+    def vergleichbar(wert):
+        if isinstance(wert, list):
+            return [vergleichbar(w) for w in wert]
+        if isinstance(getattr(wert, "data", None), dict):  # an NLU message: its parse result
+            return repr(sorted((k, v) for k, v in wert.data.items() if k not in ("text_tokens", "tokens")))
+        if hasattr(wert, "probabilities"):  # a policy prediction
+            return wert.policy_name, _runden(wert.probabilities)
+        return repr(wert)
+
+    def ergebnis(lauf, **argumente):
+        return {k: vergleichbar(v) for k, v in lauf(laeufer, **argumente).items()}
+
+    from rasa.core.channels.channel import UserMessage
+
+    nachricht = {"__message__": [UserMessage("was kostet ein personalausweis")]}
+    ziele = ["run_RegexMessageHandler"]
+    assert ergebnis(beschleunigung._graph_laufen, inputs=nachricht, targets=ziele) == ergebnis(
+        original, inputs=nachricht, targets=ziele)
+    tracker = DialogueStateTracker.from_events("g", [UserUttered("hallo", {"name": "greet", "confidence": 1.0})],
+                                               slots=agent.domain.slots)
+    vorhersage = {"__tracker__": tracker}
+    treffer = beschleunigung._TED_STATISTIK["zustand_treffer"]
+    assert ergebnis(beschleunigung._graph_laufen, inputs=vorhersage, targets=["select_prediction"]) == ergebnis(
+        original, inputs=vorhersage, targets=["select_prediction"])
+    # patched before the model was loaded (as in `rasa run`): TED inside the graph answers the second time
+    # from the state cache
+    assert beschleunigung._TED_STATISTIK["zustand_treffer"] == treffer + 1
+    # an input nobody gives: the node reports it missing, with and without dask
+    for lauf in (original, beschleunigung._graph_laufen):
+        with pytest.raises((GraphRunError, GraphComponentException)):
+            lauf(laeufer, inputs={}, targets=["select_prediction"])
+    # an input named like a node is refused (Rasa's own check)
+    with pytest.raises(GraphRunError):
+        beschleunigung._graph_laufen(laeufer, inputs={"x": "domain_provider"}, targets=["select_prediction"])
