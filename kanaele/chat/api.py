@@ -163,28 +163,23 @@ def sse(daten: dict, ereignis: str, ereignis_id: int | None = None) -> bytes:
 
 
 def _eingang(app: FastAPI, gespraech_id: str, text: str) -> tuple[Eigentuemer, str]:
-    s = app.state.settings
     with session_scope(app.state.sessions) as session:
         schreibend(session)
-        g = service.gespraech_holen_oder_anlegen(session, gespraech_id, rasa_urls=s.chat_rasa_urls, jetzt=uhr(app))
-        service.nachricht_speichern(session, g, von=Von.buerger, text=text, jetzt=uhr(app), flush=False)
-        return g.eigentuemer, g.rasa_url
+        return service.buerger_nachricht_speichern(session, gespraech_id, text,
+                                                   rasa_urls=app.state.settings.chat_rasa_urls, jetzt=uhr(app))
 
 
 def _ausgang(app: FastAPI, gespraech_id: str, antwort: service.RasaAntwort | None) -> tuple[
         list[dict[str, Any]], dict[str, Any] | None, Eigentuemer]:
+    rasa_weg = antwort is None
+    if antwort is None:  # Rasa down: apologise, offer 115 and the ticket; the message is stored already
+        antwort = service.RasaAntwort(antworten=[{"text": service.TEXT_RASA_NICHT_ERREICHBAR,
+                                                  "buttons": [dict(service.BUTTON_TICKET)]}])
     with session_scope(app.state.sessions) as session:
         schreibend(session)
-        g = service.gespraech_laden(session, gespraech_id)
-        assert g is not None
-        if antwort is None:  # Rasa down: apologise, offer 115 and the ticket; the message is stored already
-            antwort = service.RasaAntwort(antworten=[{"text": service.TEXT_RASA_NICHT_ERREICHBAR,
-                                                      "buttons": [dict(service.BUTTON_TICKET)]}])
-            g.ticket_angeboten = True
-        # g was read after Rasa answered, inside this write transaction: a hand-off the bot's action made during
-        # the turn is already in it
-        leistung = service.antworten_speichern(session, g, antwort, jetzt=uhr(app))  # flushes
-        return antwort.antworten, leistung, g.eigentuemer
+        leistung, eigentuemer = service.antworten_speichern(session, gespraech_id, antwort, jetzt=uhr(app),
+                                                            ticket_angeboten=rasa_weg)
+        return antwort.antworten, leistung, eigentuemer
 
 
 def _zustand(session: Session, g) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -216,17 +216,51 @@ def rasa_antwort_auswerten(daten: Any) -> RasaAntwort:
     return ergebnis
 
 
-def antworten_speichern(session: Session, gespraech: ChatGespraech, antwort: RasaAntwort, *,
-                        jetzt: datetime) -> dict[str, Any] | None:
-    """Stores the bot's replies; returns the Leistung they are about (id, name) if it exists."""
-    for a in antwort.antworten:  # one flush for all replies of the turn (ids still in order)
-        nachricht_speichern(session, gespraech, von=Von.bot, text=a["text"], buttons=a["buttons"], jetzt=jetzt,
-                            flush=False)
+# --- a chat turn's two units of work: plain statements, no ORM unit of work (a turn runs them for every message;
+# the ORM's flush, identity map and events were most of the servicecenter's CPU in a turn, py-spy) -------------
+
+
+def _nachrichten_einfuegen(session: Session, gespraech_id: str, nachrichten: list[tuple[Von, str, list]],
+                           jetzt: datetime, **gespraech: Any) -> None:
+    """Inserts the messages (ids in list order) and marks the conversation active (plus the given columns)."""
+    if nachrichten:
+        session.execute(insert(ChatNachricht.__table__), [
+            {"gespraech_id": gespraech_id, "von": von, "text": text, "buttons": buttons, "agent_id": None,
+             "erstellt_am": jetzt} for von, text, buttons in nachrichten])
+    tabelle = ChatGespraech.__table__
+    session.execute(update(tabelle).where(tabelle.c.id == gespraech_id).values(letzte_aktivitaet_am=jetzt,
+                                                                                  **gespraech))
+
+
+def buerger_nachricht_speichern(session: Session, gespraech_id: str, text: str, *, rasa_urls: list[str],
+                                jetzt: datetime) -> tuple[Eigentuemer, str]:
+    """The citizen's message, stored before anyone answers; the conversation is created on its first message.
+    Returns who answers (owner) and the conversation's Rasa instance."""
+    zeile = session.execute(select(ChatGespraech.eigentuemer, ChatGespraech.rasa_url)
+                            .where(ChatGespraech.id == gespraech_id)).first()
+    if zeile is None or (rasa_urls and zeile.rasa_url not in [u.rstrip("/") for u in rasa_urls]):
+        # new conversation, or its Rasa instance is no longer configured: the full path picks one
+        g = gespraech_holen_oder_anlegen(session, gespraech_id, rasa_urls=rasa_urls, jetzt=jetzt)
+        nachricht_speichern(session, g, von=Von.buerger, text=text, jetzt=jetzt, flush=False)
+        return g.eigentuemer, g.rasa_url
+    _nachrichten_einfuegen(session, gespraech_id, [(Von.buerger, text, [])], jetzt)
+    return zeile.eigentuemer, zeile.rasa_url
+
+
+def antworten_speichern(session: Session, gespraech_id: str, antwort: RasaAntwort, *, jetzt: datetime,
+                        ticket_angeboten: bool = False) -> tuple[dict[str, Any] | None, Eigentuemer]:
+    """Stores the bot's replies. Returns the Leistung they are about (id, name) if it exists, and the owner as it
+    is now (read in the caller's write transaction: a hand-off the bot's action made during the turn is in it)."""
+    eigentuemer = session.scalar(select(ChatGespraech.eigentuemer).where(ChatGespraech.id == gespraech_id))
+    if eigentuemer is None:
+        raise ChatFehler("Dieses Gespräch gibt es nicht.")
     leistung = leistung_daten(session, antwort.leistung["id"]) if antwort.leistung is not None else None
-    if leistung is not None:
-        gespraech.leistung_id = leistung["id"]
-    session.flush()
-    return leistung
+    werte: dict[str, Any] = {"leistung_id": leistung["id"]} if leistung is not None else {}
+    if ticket_angeboten:
+        werte["ticket_angeboten"] = True
+    _nachrichten_einfuegen(session, gespraech_id, [(Von.bot, a["text"], a["buttons"]) for a in antwort.antworten],
+                           jetzt, **werte)
+    return leistung, eigentuemer
 
 
 # --- hand-off ------------------------------------------------------------------------------------------------------
