@@ -7,10 +7,12 @@ the session dependency, the search facade and the clock.
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from wissensdatenbank.models import Leistung, LeistungStatus, Organisationseinheit
 from wissensdatenbank.schemas import (
@@ -60,7 +62,7 @@ def make_router(
         )
 
     @router.get("/leistungen", response_model=SuchantwortRead, summary="Leistungen suchen")
-    def suchen(
+    async def suchen(
         wdb: Annotated[Wissensdatenbank, Depends(get_wissensdatenbank)],
         q: Annotated[str, Query(min_length=1, max_length=MAX_FRAGE, description="Frage oder Suchbegriffe")],
         limit: Annotated[int, Query(ge=1, le=50)] = 10,
@@ -68,7 +70,10 @@ def make_router(
     ) -> SuchantwortRead:
         if not q.strip():
             raise HTTPException(422, "Der Suchbegriff q darf nicht leer sein.")
-        treffer = wdb.suche(q, region=region, limit=limit)
+        # a repeated question straight from the cache; a new one (or a due index sync) in the thread pool
+        treffer = wdb.gecacht(q, region=region, limit=limit)
+        if treffer is None:
+            treffer = await run_in_threadpool(partial(wdb.suche, q, region=region, limit=limit))
         return SuchantwortRead(
             frage=q,
             treffer=[

@@ -206,18 +206,34 @@ class Wissensdatenbank:
         """Hits best first. `snippets=False`: same hits and order, `snippet` left empty (cheaper; for callers
         such as the mail triage that show no hit list)."""
         self.synchronisieren()
+        gemerkt = self._aus_dem_cache(frage, region, limit, snippets)
+        if gemerkt is not None:
+            return gemerkt
         schluessel = (" ".join(frage.split()), region, limit, snippets)
-        with self._cache_lock:
-            treffer = self._cache.get(schluessel)
-            if treffer is not None:
-                self._cache.move_to_end(schluessel)
-                return list(treffer)
         treffer = self._suche_ungecacht(frage, region=region, limit=limit, snippets=snippets)
         with self._cache_lock:
             self._cache[schluessel] = treffer
             if len(self._cache) > self._cache_groesse:
                 self._cache.popitem(last=False)
         return list(treffer)
+
+    def gecacht(self, frage: str, *, region: str | None = None, limit: int = 10,
+                snippets: bool = True) -> list[Suchergebnis] | None:
+        """What `suche` would return, if it is in the cache and the index is not due to be synchronised; else
+        None. Touches neither the database nor the index: an async caller can answer a repeated question without a
+        thread hand-off, and calls `suche` in a thread otherwise."""
+        if _time.monotonic() - self._letzter_sync >= self._sync_intervall:
+            return None
+        return self._aus_dem_cache(frage, region, limit, snippets)
+
+    def _aus_dem_cache(self, frage: str, region: str | None, limit: int, snippets: bool) -> list[Suchergebnis] | None:
+        schluessel = (" ".join(frage.split()), region, limit, snippets)
+        with self._cache_lock:
+            treffer = self._cache.get(schluessel)
+            if treffer is None:
+                return None
+            self._cache.move_to_end(schluessel)
+            return list(treffer)
 
     def _suche_ungecacht(self, frage: str, *, region: str | None, limit: int,
                          snippets: bool = True) -> list[Suchergebnis]:

@@ -125,6 +125,31 @@ def test_ergebnis_cache_wird_bei_aenderung_geleert(katalog, app, db_session):
     assert wdb.suche("hund anmelden")[0].name == "Hundesteuer anmelden"
 
 
+def test_gecacht_nur_was_im_cache_ist_und_nicht_wenn_ein_abgleich_faellig_ist(katalog, app, db_session, monkeypatch):
+    """`gecacht` (the async search endpoint answers repeated questions with it, without a thread) gives what
+    `suche` gave, touches no database, and steps aside when the index is due to be synchronised."""
+    wdb = app.state.wissensdatenbank
+    wdb.aufbauen()
+    assert wdb.gecacht("hund anmelden", limit=3) is None  # never asked: the endpoint searches in a thread
+    erste = wdb.suche("hund anmelden", limit=3)
+    assert wdb.gecacht("hund   anmelden", limit=3) == erste
+    assert wdb.gecacht("hund anmelden", limit=5) is None  # another limit is another question
+    hund = db_session.get(Leistung, katalog["hund"])
+    hund.leistungsname = "Hundesteuer anmelden"
+    db_session.commit()
+    monkeypatch.setattr(wdb, "_letzter_sync", 0.0)  # sync interval over: the change must be picked up first
+    assert wdb.gecacht("hund anmelden", limit=3) is None
+    assert wdb.suche("hund anmelden", limit=3)[0].name == "Hundesteuer anmelden"
+    assert wdb.gecacht("hund anmelden", limit=3)[0].name == "Hundesteuer anmelden"
+
+
+def test_suche_per_http_zweimal_gleich(katalog, client):
+    """The endpoint's two paths (thread for a new question, cache for a repeated one) answer alike."""
+    erste = client.get("/api/v1/leistungen", params={"q": "hund anmelden", "limit": 3})
+    zweite = client.get("/api/v1/leistungen", params={"q": "hund anmelden", "limit": 3})
+    assert erste.status_code == zweite.status_code == 200
+    assert erste.json() == zweite.json() and erste.json()["treffer"]
+
 def test_log_enthaelt_weder_fragen_noch_cti_token(client, caplog):
     import logging
 
