@@ -244,3 +244,41 @@ def test_graphlauf_ohne_dask_wie_mit_dask() -> None:
     # an input named like a node is refused (Rasa's own check)
     with pytest.raises(GraphRunError):
         beschleunigung._graph_laufen(laeufer, inputs={"x": "domain_provider"}, targets=["select_prediction"])
+
+
+@pytest.mark.skipif(not MODELL.exists(), reason="no trained model (make rasa-modell)")
+def test_regelsuche_findet_dieselben_regeln_wie_rasa() -> None:
+    """The shortened rule lookup (12.) gives Rasa's set of rules for conversations made of the learned rules' own
+    states: each rule alone, pairs of rules one after the other (histories longer than any rule), with the
+    previous action changed."""
+    import json
+    import random
+
+    import beschleunigung
+    from rasa.core.agent import load_agent
+
+    beschleunigung.einsetzen()
+    agent = asyncio.run(load_agent(model_path=str(MODELL)))
+    regeln = next(_teile(agent, "RulePolicy"))
+    original = beschleunigung._original_regelschluessel
+    assert original is not None
+    schluessel = sorted(regeln.lookup["rules"])
+    assert len(schluessel) > 10
+
+    def zustaende(k: str) -> list[dict]:  # as the tracker gives them: tuples, not lists
+        return [{art: {f: tuple(w) if isinstance(w, list) else w for f, w in teil.items()}
+                 for art, teil in z.items()} for z in json.loads(k)]
+
+    zufall = random.Random(115)
+    faelle = [zustaende(k) for k in schluessel]
+    faelle += [zustaende(a) + zustaende(b) for a, b in (zufall.sample(schluessel, 2) for _ in range(200))]
+    for f in list(faelle[:50]):
+        geaendert = [dict(z) for z in f]
+        geaendert[-1] = {**geaendert[-1], "prev_action": {"action_name": "action_listen"}}
+        faelle.append(geaendert)
+    gefunden = 0
+    for f in faelle:
+        erwartet = original(regeln, regeln.lookup["rules"], f)
+        assert beschleunigung._moegliche_regeln(regeln, regeln.lookup["rules"], f) == erwartet
+        gefunden += bool(erwartet)
+    assert gefunden > len(schluessel) // 2  # the cases do match rules, not only the empty set
