@@ -44,7 +44,8 @@ class _Schreibsperre:
     sleep in growing steps (busy handler: 1, 2, 5, 10 … 100 ms) and poll, so under a burst of writes (ten chat
     turns arriving together) the later ones slept long after the lock was free; a thread waiting here is woken
     as the previous transaction ends (SQLAlchemy's commit event comes just before the COMMIT itself, so the
-    next writer may still meet SQLite's lock for that instant, with the busy handler's shortest sleep). Other processes (worker, mail receiver) still meet at SQLite's lock.
+    next writer may still meet SQLite's lock for that instant, with the busy handler's shortest sleep). Other
+    processes (worker, mail receiver) still meet at SQLite's lock.
     A plain Lock, because FastAPI may end a session in another thread than the one that began it; a writer that
     waits longer than the busy timeout goes on without it (SQLite then decides, as before: no deadlock)."""
 

@@ -206,10 +206,10 @@ class Wissensdatenbank:
         """Hits best first. `snippets=False`: same hits and order, `snippet` left empty (cheaper; for callers
         such as the mail triage that show no hit list)."""
         self.synchronisieren()
-        gemerkt = self._aus_dem_cache(frage, region, limit, snippets)
+        schluessel = self._cache_schluessel(frage, region, limit, snippets)
+        gemerkt = self._aus_dem_cache(schluessel)
         if gemerkt is not None:
             return gemerkt
-        schluessel = (" ".join(frage.split()), region, limit, snippets)
         treffer = self._suche_ungecacht(frage, region=region, limit=limit, snippets=snippets)
         with self._cache_lock:
             self._cache[schluessel] = treffer
@@ -224,10 +224,13 @@ class Wissensdatenbank:
         thread hand-off, and calls `suche` in a thread otherwise."""
         if _time.monotonic() - self._letzter_sync >= self._sync_intervall:
             return None
-        return self._aus_dem_cache(frage, region, limit, snippets)
+        return self._aus_dem_cache(self._cache_schluessel(frage, region, limit, snippets))
 
-    def _aus_dem_cache(self, frage: str, region: str | None, limit: int, snippets: bool) -> list[Suchergebnis] | None:
-        schluessel = (" ".join(frage.split()), region, limit, snippets)
+    @staticmethod
+    def _cache_schluessel(frage: str, region: str | None, limit: int, snippets: bool) -> tuple:
+        return " ".join(frage.split()), region, limit, snippets
+
+    def _aus_dem_cache(self, schluessel: tuple) -> list[Suchergebnis] | None:
         with self._cache_lock:
             treffer = self._cache.get(schluessel)
             if treffer is None:

@@ -108,6 +108,11 @@ def gespraech_laden(session: Session, gespraech_id: str, *, sperren: bool = Fals
     return session.scalars(q).first()
 
 
+def rasa_url_gilt(url: str, rasa_urls: list[str]) -> bool:
+    """The conversation's Rasa instance is still configured (no instances configured: nothing to re-route to)."""
+    return not rasa_urls or url in [u.rstrip("/") for u in rasa_urls]
+
+
 def gespraech_holen_oder_anlegen(session: Session, gespraech_id: str, *, rasa_urls: list[str],
                                  jetzt: datetime) -> ChatGespraech:
     """The conversation, created on its first message. Two first messages at once: one insert wins, the other
@@ -116,7 +121,7 @@ def gespraech_holen_oder_anlegen(session: Session, gespraech_id: str, *, rasa_ur
         raise ChatFehler("Die Gesprächskennung ist ungültig (16 bis 64 Zeichen: Buchstaben, Ziffern, - und _).")
     g = gespraech_laden(session, gespraech_id)
     if g is not None:
-        if g.rasa_url not in [u.rstrip("/") for u in rasa_urls] and rasa_urls:
+        if not rasa_url_gilt(g.rasa_url, rasa_urls):
             g.rasa_url = rasa_url_waehlen(rasa_urls, gespraech_id)  # instance removed from the settings
         return g
     g = ChatGespraech(id=gespraech_id, eigentuemer=Eigentuemer.bot,
@@ -238,13 +243,15 @@ def buerger_nachricht_speichern(session: Session, gespraech_id: str, text: str, 
     Returns who answers (owner) and the conversation's Rasa instance."""
     zeile = session.execute(select(ChatGespraech.eigentuemer, ChatGespraech.rasa_url)
                             .where(ChatGespraech.id == gespraech_id)).first()
-    if zeile is None or (rasa_urls and zeile.rasa_url not in [u.rstrip("/") for u in rasa_urls]):
-        # new conversation, or its Rasa instance is no longer configured: the full path picks one
+    if zeile is None or not rasa_url_gilt(zeile.rasa_url, rasa_urls):
+        # new conversation, or its Rasa instance is no longer configured: the full path creates it or picks one
         g = gespraech_holen_oder_anlegen(session, gespraech_id, rasa_urls=rasa_urls, jetzt=jetzt)
-        nachricht_speichern(session, g, von=Von.buerger, text=text, jetzt=jetzt, flush=False)
-        return g.eigentuemer, g.rasa_url
+        session.flush()
+        eigentuemer, url = g.eigentuemer, g.rasa_url
+    else:
+        eigentuemer, url = zeile.eigentuemer, zeile.rasa_url
     _nachrichten_einfuegen(session, gespraech_id, [(Von.buerger, text, [])], jetzt)
-    return zeile.eigentuemer, zeile.rasa_url
+    return eigentuemer, url
 
 
 def antworten_speichern(session: Session, gespraech_id: str, antwort: RasaAntwort, *, jetzt: datetime,
