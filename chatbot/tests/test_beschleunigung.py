@@ -282,3 +282,98 @@ def test_regelsuche_findet_dieselben_regeln_wie_rasa() -> None:
         assert beschleunigung._moegliche_regeln(regeln, regeln.lookup["rules"], f) == erwartet
         gefunden += bool(erwartet)
     assert gefunden > len(schluessel) // 2  # the cases do match rules, not only the empty set
+
+
+def _coo_gleich(a, b) -> bool:
+    """Two sparse matrices (or Features holding them) with the same format, shape, dtypes and arrays."""
+    import numpy as np
+
+    if a is None or b is None:
+        return a is b
+    if hasattr(a, "features"):
+        if (a.type, a.attribute, a.origin) != (b.type, b.attribute, b.origin):
+            return False
+        a, b = a.features, b.features
+    return (type(a) is type(b) and a.shape == b.shape and a.dtype == b.dtype and a.row.dtype == b.row.dtype
+            and a.col.dtype == b.col.dtype and np.array_equal(a.data, b.data) and np.array_equal(a.row, b.row)
+            and np.array_equal(a.col, b.col))
+
+
+def _nlu_beispiele() -> list[str]:
+    """The NLU examples of data/nlu.yml (entity markup removed) and the test messages."""
+    import re
+
+    import yaml
+
+    daten = yaml.safe_load((MODELL.parent.parent / "data" / "nlu.yml").read_text(encoding="utf-8"))
+    texte = list(NACHRICHTEN)
+    for eintrag in daten["nlu"]:
+        for zeile in (eintrag.get("examples") or "").splitlines():
+            if zeile.strip().startswith("- "):
+                texte.append(re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", zeile.strip()[2:]))
+    return texte
+
+
+@pytest.mark.skipif(not MODELL.exists(), reason="no trained model (make rasa-modell)")
+def test_zaehlmatrizen_und_verbundene_merkmale_wie_rasa() -> None:
+    """14. gives the count vectorizers' matrices scikit-learn gives, and 13. joins a message's sparse features
+    into the matrix scipy's hstack builds, for every NLU example run through the model's own tokenizer and
+    featurizers."""
+    import beschleunigung
+    from rasa.core.agent import load_agent
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    beschleunigung.einsetzen()
+    agent = asyncio.run(load_agent(model_path=str(MODELL)))
+    assert beschleunigung._original_zaehlen is not None and beschleunigung._original_verbinden is not None
+    tokenizer = next(_teile(agent, "DeutscherTokenizer"))
+    vorne = [next(_teile(agent, n)) for n in ("RegexFeaturizer", "LexicalSyntacticFeaturizer")]
+    zaehler = list(_teile(agent, "CountVectorsFeaturizer"))
+    assert len(zaehler) == 2
+    texte = _nlu_beispiele()
+    assert len(texte) > 500
+    for text in texte:
+        m = Message(data={TEXT: text})
+        tokenizer.process([m])
+        for f in vorne:
+            f.process([m])
+        for z in zaehler:
+            tokens = z._get_processed_message_tokens_by_attribute(m, TEXT)
+            neu, alt = beschleunigung._zaehlen(z, TEXT, [tokens]), beschleunigung._original_zaehlen(z, TEXT, [tokens])
+            assert all(_coo_gleich(a, b) for a, b in zip(neu[0] + neu[1], alt[0] + alt[1], strict=True)), text
+            z.process([m])
+        folge, satz = m._filter_sparse_features(TEXT, [])
+        assert len(folge) == 4 and len(satz) == 3  # lexical features only per token
+        for merkmale in (folge, satz):
+            assert _coo_gleich(beschleunigung._merkmale_verbinden(merkmale, []),
+                               beschleunigung._original_verbinden(merkmale, [])), text
+
+
+def test_verbundene_merkmale_wie_hstack_bei_gemischten_typen_und_fehlern() -> None:
+    """13. with mixed dtypes and widths; rows that do not match fail as in Rasa; dense or single features take
+    Rasa's path."""
+    import beschleunigung
+    import numpy as np
+    import scipy.sparse
+    from rasa.shared.nlu.training_data.features import Features
+
+    beschleunigung.einsetzen()
+    zufall = np.random.default_rng(115)
+
+    def merkmal(zeilen: int, spalten: int, typ) -> Features:
+        m = scipy.sparse.random(zeilen, spalten, density=0.3, format="coo", dtype=np.float64, random_state=zufall)
+        m = scipy.sparse.coo_matrix((m.data.astype(typ) * 7, (m.row, m.col)), shape=m.shape)
+        return Features(m, "sequence", "text", "x")
+
+    for typen in ([np.int64, np.int64], [np.int64, np.float32, np.int64], [np.float32, np.float64, np.int32, np.int64]):
+        merkmale = [merkmal(5, int(zufall.integers(1, 40)), t) for t in typen]
+        assert _coo_gleich(beschleunigung._merkmale_verbinden(merkmale, ["a"]),
+                           beschleunigung._original_verbinden(merkmale, ["a"]))
+    with pytest.raises(ValueError, match="sequence dimensions do not match"):
+        beschleunigung._merkmale_verbinden([merkmal(3, 4, np.int64), merkmal(4, 4, np.int64)], [])
+    dicht = [Features(np.ones((2, 3)), "sentence", "text", "d"), Features(np.zeros((2, 2)), "sentence", "text", "e")]
+    assert beschleunigung._merkmale_verbinden(dicht, []).features.shape == (2, 5)
+    einzeln = merkmal(2, 3, np.int64)
+    kopie = beschleunigung._merkmale_verbinden([einzeln], ["z"])
+    assert kopie is not einzeln and kopie.origin == ["z"] and _coo_gleich(kopie.features, einzeln.features)

@@ -210,3 +210,63 @@ def test_zustaende_sind_kopien() -> None:
         z.clear()
     assert domain.states_for_tracker_history(t) == beschleunigung._original_zustaende(domain, t)  # noqa: SLF001
 
+
+
+def test_vorhersagezustaende_der_ml_policies_wie_rasa() -> None:
+    """15.: memoization's and TED's featurizer (MaxHistoryTrackerFeaturizer) copies only the states it keeps and
+    still returns what Rasa returns, after every event of every story, for every option the policies use; a caller
+    editing what it got changes nothing for the next call."""
+    import beschleunigung
+    from rasa.core.featurizers.single_state_featurizer import SingleStateFeaturizer
+    from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
+    from rasa.shared.core.constants import ACTION_UNLIKELY_INTENT_NAME
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from tracker_speicher import kopieren
+
+    beschleunigung.einsetzen()
+    original = beschleunigung._original_verlauf  # noqa: SLF001
+    assert original is not None and MaxHistoryTrackerFeaturizer.prediction_states is beschleunigung._verlauf  # noqa: SLF001
+    domain = _domain()
+    geschichten = [g for g in _trainingsgeschichten(domain) if not g.is_rule_tracker]
+    regeldaten = {"rule_only_slots": [domain.slots[0].name], "rule_only_loops": ["status_form"]}
+    featurizer = [MaxHistoryTrackerFeaturizer(SingleStateFeaturizer(), max_history=n) for n in (3, 5)]
+    optionen = [dict(use_text_for_last_user_input=t, ignore_rule_only_turns=True, rule_only_data=regeldaten,
+                     ignore_action_unlikely_intent=True) for t in (False, True)]
+    optionen.append(dict(use_text_for_last_user_input=False, ignore_rule_only_turns=False, rule_only_data=None,
+                         ignore_action_unlikely_intent=False))
+    varianten = [list(g.events) for g in geschichten]
+    # action_unlikely_intent (UnexpecTED) turns are dropped before the last states are kept
+    varianten += [[*ev[: len(ev) // 2], ActionExecuted(ACTION_UNLIKELY_INTENT_NAME), *ev[len(ev) // 2:]]
+                  for ev in varianten[:8]]
+    verglichen = 0
+    for nr, ereignisse in enumerate(varianten):
+        lauf = DialogueStateTracker(f"g{nr}", domain.slots)
+        for i, e in enumerate(ereignisse):
+            lauf.update(e)
+            if i % 3 == 2:
+                lauf = kopieren(lauf)
+            neu = DialogueStateTracker.from_events(f"g{nr}", ereignisse[: i + 1], slots=domain.slots)
+            for f in featurizer:
+                for o in optionen:
+                    gepatcht = f.prediction_states([lauf], domain, **copy.deepcopy(o))
+                    for z in gepatcht[0]:  # the caller's to change: the next call must not see it
+                        z.get("user", {}).clear()
+                    nochmal = f.prediction_states([lauf], domain, **copy.deepcopy(o))
+                    with _rasa_selbst():
+                        gepatchte_zustaende = Domain.states_for_tracker_history
+                        Domain.states_for_tracker_history = beschleunigung._original_zustaende  # noqa: SLF001
+                        try:
+                            erwartet = original(f, [neu], domain, **copy.deepcopy(o))
+                        finally:
+                            Domain.states_for_tracker_history = gepatchte_zustaende
+                    assert nochmal == erwartet, (nr, i, f.max_history, o)
+                    assert len(nochmal[0]) <= f.max_history
+                    verglichen += 1
+    assert verglichen > 400
+    # a long conversation: still only max_history states, the last user turn as Rasa chooses it
+    t = _tracker(domain, *_gespraech(domain), *_gespraech(domain, "und was kostet das"),
+                 UserUttered("danke", {"name": "danke"}))
+    z = featurizer[1].prediction_states([t], domain, use_text_for_last_user_input=True)[0]
+    assert len(z) == 5 and z[-1]["user"] == {"text": "danke"}
