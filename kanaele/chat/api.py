@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from kanaele.chat import service
+from kanaele.chat.http11 import Http11Transport
 from kanaele.chat.hub import ChatHub
 from kanaele.chat.models import Eigentuemer, Von
 from servicecenter import sla
@@ -116,12 +117,17 @@ def bot_pruefen(request: Request) -> JSONResponse | None:
 _CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
 
 
+# The transport of the calls to Rasa: http11.Http11Transport (a fifth of httpx's default transport's CPU per call).
+# The chat API tests put httpx's own transport here, the one respx mocks.
+RASA_TRANSPORT: Callable[[], httpx.AsyncBaseTransport] = lambda: Http11Transport(max_frei=20)  # noqa: E731
+
+
 def http_client() -> httpx.AsyncClient:
     """One pooled client per event loop (a pool cannot be shared between loops)."""
     loop = asyncio.get_running_loop()
     c = _CLIENTS.get(loop)
     if c is None:
-        c = httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+        c = httpx.AsyncClient(transport=RASA_TRANSPORT())
         _CLIENTS[loop] = c
     return c
 

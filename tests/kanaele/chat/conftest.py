@@ -27,6 +27,20 @@ IN_SERVICEZEIT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AUSSERHALB = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def httpx_transport_fuer_respx(monkeypatch):
+    """The calls to Rasa through httpx's own transport, which respx mocks (the servicecenter's own transport,
+    kanaele/chat/http11.py, is tested against a real server in test_http11.py and by the integration tests)."""
+    import httpx
+
+    from kanaele.chat import api
+
+    monkeypatch.setattr(api, "RASA_TRANSPORT", httpx.AsyncHTTPTransport)
+    api._CLIENTS.clear()
+    yield
+    api._CLIENTS.clear()
+
+
 @pytest.fixture
 def settings(settings):
     settings.chat_rasa_urls = list(RASA)
