@@ -377,3 +377,38 @@ def test_verbundene_merkmale_wie_hstack_bei_gemischten_typen_und_fehlern() -> No
     einzeln = merkmal(2, 3, np.int64)
     kopie = beschleunigung._merkmale_verbinden([einzeln], ["z"])
     assert kopie is not einzeln and kopie.origin == ["z"] and _coo_gleich(kopie.features, einzeln.features)
+
+
+def test_debug_log_kopien_nur_bei_debug_logging() -> None:
+    """16.: in Rasa's processor, rule policy and memoization `copy` is only used for snapshots of debug log
+    arguments; the snapshot is taken only when that module logs at debug level, and any other use of `copy` in a
+    module leaves it unpatched."""
+    import copy
+    import logging
+
+    import beschleunigung
+    import rasa.core.policies.memoization as memoization
+    import rasa.core.policies.rule_policy as rule_policy
+    import rasa.core.processor as processor
+
+    beschleunigung.einsetzen()
+    for modul in (processor, rule_policy, memoization):
+        assert isinstance(modul.copy, beschleunigung._KopieFuerDebugLog), modul.__name__
+    wert = [{"user": {"intent": "frage_leistung"}}]
+    logger = logging.getLogger("rasa.core.processor")
+    stufe = logger.level
+    try:
+        logger.setLevel(logging.INFO)
+        assert processor.copy.deepcopy(wert) is wert
+        logger.setLevel(logging.DEBUG)
+        kopie = processor.copy.deepcopy(wert)
+        assert kopie == wert and kopie is not wert and kopie[0] is not wert[0]
+    finally:
+        logger.setLevel(stufe)
+    assert processor.copy.copy is copy.copy  # everything else is the copy module's
+    # the source check
+    assert beschleunigung._nur_log_kopien('structlogger.debug(\n    "x",\n    a=len(b),\n    c=copy.deepcopy(d),\n)\n')
+    assert not beschleunigung._nur_log_kopien("x = copy.deepcopy(d)\n")
+    assert not beschleunigung._nur_log_kopien('structlogger.debug("x", a=1)\ny = copy.deepcopy(d)\n')
+    assert not beschleunigung._nur_log_kopien('structlogger.debug("x", a=copy.copy(d))\n')
+    assert not beschleunigung._nur_log_kopien("import copy\n")
