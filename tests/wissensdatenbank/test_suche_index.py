@@ -205,3 +205,30 @@ def test_trennbares_verb_findet_das_zusammengesetzte_wort() -> None:
     assert i.suchen("ich melde mich um")[0].id == 5
     assert i.suchen("wir wandern nach Kanada aus")[0].id == 6
     assert i.suchen("wo melde ich mich an")[0].id == 7
+
+
+def test_spalten_lesen_wie_scipys_spaltenauswahl() -> None:
+    """The query terms' columns read straight from the CSC arrays are scipy's `m[:, tids].tocsr()`: same shape,
+    dtype, index arrays and values, for repeated and unordered terms, empty columns and explicit duplicates."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from wissensdatenbank.suche.index import _spalten, _spalten_csr
+
+    zufall = np.random.default_rng(115)
+    for _ in range(300):
+        zeilen, spalten = int(zufall.integers(1, 60)), int(zufall.integers(1, 300))
+        m = sp.random(zeilen, spalten, density=float(zufall.uniform(0.0, 0.3)), format="csc", dtype=np.float32,
+                      random_state=zufall)
+        tids = zufall.integers(0, spalten, size=int(zufall.integers(1, 12)))
+        erwartet, neu = m[:, tids].tocsr(), _spalten_csr(m, tids)
+        assert erwartet.shape == neu.shape and erwartet.dtype == neu.dtype
+        for a in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(erwartet, a), getattr(neu, a)), a
+    # duplicate entries stored in one column stay as they are
+    m = sp.csc_matrix((np.array([1.0, 2.0, 3.0], dtype=np.float32), np.array([2, 2, 0]), np.array([0, 0, 3])),
+                      shape=(3, 2))
+    t = np.array([1, 0, 1])
+    assert np.array_equal(_spalten_csr(m, t).toarray(), m[:, t].tocsr().toarray())
+    # a term newer than the matrix: an empty column (scipy's path)
+    assert _spalten(m, np.array([1, 5])).toarray().tolist() == [[3.0, 0.0], [0.0, 0.0], [3.0, 0.0]]

@@ -133,10 +133,34 @@ def _spalten(m: sp.csc_matrix, tids: np.ndarray) -> sp.csr_matrix:
     innen = tids < m.shape[1]
     if not innen.any():
         return sp.csr_matrix((m.shape[0], len(tids)), dtype=np.float32)
+    if innen.all() and m.format == "csc":
+        return _spalten_csr(m, tids)
     teil = m[:, np.where(innen, tids, tids[innen][0])].tocsr()
     if not innen.all():
         teil = teil.multiply(innen[None, :].astype(np.float32)).tocsr()
     return teil
+
+
+def _spalten_csr(m: sp.csc_matrix, tids: np.ndarray) -> sp.csr_matrix:
+    """`m[:, tids].tocsr()` read straight from the CSC arrays: the entries of each requested column, ordered by row
+    and, within a row, by requested column (the order scipy's conversion gives). scipy's column indexing and
+    conversion build and check two intermediate matrices; this runs once per field and query term set, a sixth
+    of an uncached search."""
+    ip = m.indptr
+    anfang = ip[tids]
+    laengen = ip[tids + 1] - anfang
+    n = int(laengen.sum())
+    zeilen_n = m.shape[0]
+    if n == 0:
+        return sp.csr_matrix((zeilen_n, len(tids)), dtype=m.dtype)
+    versatz = np.repeat(anfang - (np.cumsum(laengen) - laengen), laengen)
+    pos = versatz + np.arange(n, dtype=versatz.dtype)
+    zeilen = m.indices[pos]
+    ordnung = np.argsort(zeilen, kind="stable")
+    spalten = np.repeat(np.arange(len(tids), dtype=np.int32), laengen)[ordnung]
+    indptr = np.zeros(zeilen_n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(zeilen, minlength=zeilen_n), out=indptr[1:])
+    return sp.csr_matrix((m.data[pos][ordnung], spalten, indptr), shape=(zeilen_n, len(tids)))
 
 
 def konfidenz_merkmale(s: np.ndarray, X: np.ndarray) -> list[float]:
