@@ -182,7 +182,10 @@ def stapel_messen(a: argparse.Namespace, fragen: list[tuple[str, str]], instanze
             rasa_env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SERVICECENTER_URL": basis,
                         "SERVICECENTER_CHAT_BOT_TOKEN": BOT_TOKEN}
             rasa_env.pop("VIRTUAL_ENV", None)
+            # one log per process: on a failed start the tail of each is shown (a shared file showed only the
+            # action server's last lines when a Rasa server had ended early)
             log = open(tmp / "rasa.log", "w")  # noqa: SIM115
+            aktionen_log = open(tmp / "aktionen.log", "w")  # noqa: SIM115
             rasas = [subprocess.Popen(
                 [str(RASA), "run", "--enable-api", "--auth-token", RASA_TOKEN, "-m", str(MODELL), "--endpoints",
                  str(tmp / "endpoints.yml"), "--credentials", "credentials.yml", "--port", str(port),
@@ -190,7 +193,7 @@ def stapel_messen(a: argparse.Namespace, fragen: list[tuple[str, str]], instanze
                 for port in rasa_ports]
             aktionen = subprocess.Popen(
                 [str(RASA), "run", "actions", "--actions", "actions", "--port", str(aktion_port)],
-                cwd=WURZEL / "chatbot", env=rasa_env, stdout=log, stderr=subprocess.STDOUT)
+                cwd=WURZEL / "chatbot", env=rasa_env, stdout=aktionen_log, stderr=subprocess.STDOUT)
             prozesse += [*rasas, aktionen]
             try:
                 warten(f"http://127.0.0.1:{aktion_port}/health", aktionen, 120, "Action-Server")
@@ -198,7 +201,10 @@ def stapel_messen(a: argparse.Namespace, fragen: list[tuple[str, str]], instanze
                     warten(f"{url}/status?token={RASA_TOKEN}", rasa, 300, "Rasa")
             except RuntimeError:
                 log.flush()
-                print((tmp / "rasa.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+                aktionen_log.flush()
+                for name in ("rasa.log", "aktionen.log"):
+                    print(f"--- {name}:", (tmp / name).read_text(errors="replace")[-3000:], file=sys.stderr)
+                print("exit codes:", [p.poll() for p in prozesse], file=sys.stderr)
                 raise
 
             with Verbindung(basis) as v:  # warm-up: models (each instance), connection pools
