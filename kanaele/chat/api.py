@@ -119,7 +119,7 @@ _CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient
 
 # The transport of the calls to Rasa: http11.Http11Transport (a fifth of httpx's default transport's CPU per call).
 # The chat API tests put httpx's own transport here, the one respx mocks.
-RASA_TRANSPORT: Callable[[], httpx.AsyncBaseTransport] = lambda: Http11Transport(max_frei=20)  # noqa: E731
+RASA_TRANSPORT: Callable[[], httpx.AsyncBaseTransport] = Http11Transport
 
 
 def http_client() -> httpx.AsyncClient:

@@ -203,7 +203,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 return b"", False
             if any(b"chunked" in w.lower() for w in werte.get(b"transfer-encoding", [])):
                 return await Http11Transport._stuecke_lesen(v, request), False
-            laengen = {w for w in werte.get(b"content-length", [])}
+            laengen = set(werte.get(b"content-length", []))
             if laengen:
                 if len(laengen) != 1 or not next(iter(laengen)).isdigit():
                     raise httpx.RemoteProtocolError("Invalid Content-Length.", request=request)
@@ -211,11 +211,9 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 if n > MAX_KOERPER:
                     raise httpx.RemoteProtocolError("Response body too large.", request=request)
                 return await v.leser.readexactly(n), False
-            daten = await v.leser.read(MAX_KOERPER + 1)
-            teile = [daten]
-            gesamt = len(daten)
-            while daten:
-                daten = await v.leser.read(MAX_KOERPER + 1)
+            teile: list[bytes] = []
+            gesamt = 0
+            while daten := await v.leser.read(64 * 1024):
                 gesamt += len(daten)
                 if gesamt > MAX_KOERPER:
                     raise httpx.RemoteProtocolError("Response body too large.", request=request)
