@@ -112,6 +112,7 @@ def create_app(
     app.include_router(
         wissen_router(
             get_session=get_session,
+            sessions=sessions,
             get_wissensdatenbank=get_wissensdatenbank,
             jetzt=jetzt,
             zeitzone=settings.zeitzone,

@@ -80,8 +80,9 @@ class Leistung(Base):
     aktualisiert_am: Mapped[datetime] = mapped_column(UTCDateTime, default=jetzt, onupdate=jetzt)
     quelle_stand: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # in the order they were entered (the first is the office a card names first), however they are loaded
     zustaendigkeiten: Mapped[list[Zustaendigkeit]] = relationship(
-        back_populates="leistung", cascade="all, delete-orphan"
+        back_populates="leistung", cascade="all, delete-orphan", order_by="Zustaendigkeit.id"
     )
 
 

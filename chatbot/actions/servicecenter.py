@@ -124,7 +124,9 @@ class Servicecenter:
         frage = frage.strip()[:500]
         if not frage:
             return []
-        antwort = await self._anfrage("GET", "/api/v1/leistungen", params={"q": frage, "limit": limit})
+        # the bot shows no hit list: without the text excerpts the search is cheaper, hits and order stay the same
+        antwort = await self._anfrage("GET", "/api/v1/leistungen",
+                                      params={"q": frage, "limit": limit, "snippets": "false"})
         daten = self._json(antwort)
         treffer = daten.get("treffer") if isinstance(daten, dict) else None
         if not isinstance(treffer, list):

@@ -31,6 +31,7 @@ def test_sicher_antwortet_mit_kurztext_fakten_quelle_buttons_und_leistung(sc):
     anfrage = suche.calls.last.request
     assert anfrage.url.params["q"] == frage  # the whole message, not extracted keywords
     assert anfrage.url.params["limit"] == "3"
+    assert anfrage.url.params["snippets"] == "false"  # the bot shows no hit list
     assert anfrage.headers["Authorization"] == "Bearer bot-geheim"
     text = texte(nachrichten)
     assert "Den Reisepass beantragen Sie persönlich" in text

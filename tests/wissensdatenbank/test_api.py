@@ -159,3 +159,42 @@ def test_log_enthaelt_weder_fragen_noch_cti_token(client, caplog):
     text = " ".join(str(r.__dict__) for r in caplog.records)
     assert "Mustermann" not in text and "geheimes-token" not in text
     assert "/api/v1/cti/***" in text
+
+
+def test_suche_ohne_snippets_gleiche_treffer(katalog, client):
+    """`snippets=false` (the chatbot's search): the same hits, order and confidence, only without the excerpt."""
+    for frage in ("perso beantragen", "hund anmelden", "was kostet ein ausweis"):
+        mit = client.get("/api/v1/leistungen", params={"q": frage, "limit": 5}).json()["treffer"]
+        ohne = client.get("/api/v1/leistungen", params={"q": frage, "limit": 5, "snippets": "false"}).json()["treffer"]
+        assert mit and any(t["snippet"] for t in mit)
+        assert [(t["id"], t["score"], t["konfidenz"]) for t in ohne] == [(t["id"], t["score"], t["konfidenz"]) for t in mit]
+        assert all(t["snippet"] == "" for t in ohne)
+    assert client.get("/api/v1/leistungen", params={"q": "hund", "snippets": "vielleicht"}).status_code == 422
+
+
+def test_leistung_mit_mehreren_stellen_je_einmal_mit_ihren_zeiten(katalog, client, db_session):
+    """Several responsible offices, each with its own opening hours and exceptions: every office once, in the
+    order entered, with exactly its own hours (the offices are loaded joined to the Leistung, their hours not)."""
+    from datetime import date, time
+
+    from wissensdatenbank.models import OeffnungsAusnahme, Oeffnungszeit, Organisationseinheit, Zustaendigkeit
+
+    ausweis = db_session.get(Leistung, katalog["ausweis"])
+    erste = ausweis.zustaendigkeiten[0].organisationseinheit
+    zweite = Organisationseinheit(name="Bürgerservice Neustadt", strasse="Neustädter Passage", hausnummer="18",
+                                  plz="06122", ort="Halle (Saale)")
+    zweite.oeffnungszeiten = [Oeffnungszeit(wochentag=t, von=time(9), bis=time(15)) for t in (2, 3, 4)]
+    zweite.ausnahmen = [OeffnungsAusnahme(datum=date(2026, 12, 31), geschlossen=True, grund="Silvester")]
+    db_session.add(zweite)
+    db_session.flush()
+    db_session.add(Zustaendigkeit(leistung_id=ausweis.id, organisationseinheit_id=zweite.id, region="150020000000"))
+    db_session.commit()
+
+    r = client.get(f"/api/v1/leistungen/{katalog['ausweis']}")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    stellen = [s["organisationseinheit"] for s in r.json()["zustaendige_stellen"]]
+    assert [s["id"] for s in stellen] == [erste.id, zweite.id]
+    assert {z["wochentag"] for z in stellen[0]["oeffnungszeiten"]} == {0, 1}
+    assert [(z["wochentag"], z["von"], z["bis"]) for z in stellen[1]["oeffnungszeiten"]] == [
+        (2, "09:00:00", "15:00:00"), (3, "09:00:00", "15:00:00"), (4, "09:00:00", "15:00:00")]
+    assert stellen[1]["anschrift"] == "Neustädter Passage 18, 06122 Halle (Saale)"
