@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from rasa_sdk import Tracker
@@ -33,7 +34,12 @@ def umgebung(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def sc():
+def sc(monkeypatch: pytest.MonkeyPatch):
+    # respx mocks httpx's own transport; the action server's aiohttp transport has its own tests
+    # (test_transport.py). Clients are per event loop and each test runs its own loop.
+    from actions import servicecenter
+
+    monkeypatch.setattr(servicecenter, "TRANSPORT", httpx.AsyncHTTPTransport)
     # assert_all_called=False: some tests check that a route is NOT called.
     with respx.mock(base_url=SC, assert_all_called=False, assert_all_mocked=True) as mock:
         yield mock
