@@ -429,14 +429,20 @@ def angewandte_ereignisse(tracker: Any) -> list[Any]:
         UserUttered,
     )
 
+    def namen(teil: list[Any]) -> frozenset[str]:
+        return frozenset(e.name for e in teil if isinstance(e, ActiveLoop) and e.name)
+
     cache = _cache(tracker)
     ereignisse = list(tracker.events)
-    schleifen = frozenset(e.name for e in ereignisse if isinstance(e, ActiveLoop) and e.name)
     alt = cache.get("angewandt")
-    if alt is not None and alt[1] == schleifen and _beginnt_mit(ereignisse, alt[0]):
-        start, angewandt = len(alt[0]), list(alt[2])
+    start, angewandt = 0, []
+    if alt is not None and _beginnt_mit(ereignisse, alt[0]):
+        # the loop names of the known beginning are the ones remembered: only the new events are looked at
+        schleifen = alt[1] | namen(ereignisse[len(alt[0]):])
+        if schleifen == alt[1]:
+            start, angewandt = len(alt[0]), list(alt[2])
     else:
-        start, angewandt = 0, []
+        schleifen = namen(ereignisse)
     for e in ereignisse[start:]:  # the loop of Rasa's applied_events
         if isinstance(e, (Restarted, SessionStarted)):
             angewandt = []
