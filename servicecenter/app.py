@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +22,7 @@ from servicecenter.middleware import SicherheitsMiddleware
 from servicecenter.settings import Settings, get_settings
 from servicecenter.web import make_router as web_router
 from wissensdatenbank.api import make_router as wissen_router
+from wissensdatenbank.oeffnung import feiertage_laden
 from wissensdatenbank.service import Wissensdatenbank
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ def create_app(
         if settings.suche_index_beim_start:
             n = wdb.aufbauen()
             log.info("ready", extra={"leistungen_im_index": n})
+        # The holiday calendar loads its data on first use (55 ms here): at start, not in the first citizen's request
+        feiertage_laden(settings.feiertage_land, jetzt().astimezone(ZoneInfo(settings.zeitzone)).year)
         if gc_einfrieren:
             # Everything alive now (search index, ORM metadata, modules) lives as long as the server: keep it out
             # of the cyclic garbage collector, whose full runs otherwise walk it all (61 ms with the demo

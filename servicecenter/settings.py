@@ -6,7 +6,7 @@ from datetime import time
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +25,17 @@ class Settings(BaseSettings):
     )
     zeitzone: str = Field(default="Europe/Berlin", description="Time zone for opening hours.")
     feiertage_land: str = Field(default="ST", description="Subdivision for public holidays (library `holidays`).")
+
+    @field_validator("feiertage_land")
+    @classmethod
+    def _land_bekannt(cls, wert: str) -> str:
+        # checked here, not at the first opening-hours question (the server loads the calendar at start)
+        import holidays
+
+        if wert not in holidays.Germany.subdivisions:
+            raise ValueError(f"unknown Land {wert!r}; one of {', '.join(holidays.Germany.subdivisions)}")
+        return wert
+
     log_level: str = Field(default="INFO", description="Log level.")
     db_auto_upgrade: bool = Field(default=True, description="Run Alembic migrations when the server starts.")
     suche_index_beim_start: bool = Field(

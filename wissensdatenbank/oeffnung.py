@@ -47,6 +47,13 @@ def _feiertage(land: str, jahr: int) -> dict[date, str]:
     return dict(holidays.country_holidays("DE", subdiv=land, years=jahr, language="de"))
 
 
+def feiertage_laden(land: str, jahr: int) -> None:
+    """Computes the holidays of `jahr` and the next year ahead (the look-ahead for the next opening crosses the turn
+    of the year in December)."""
+    for j in (jahr, jahr + 1):
+        _feiertage(land, j)
+
+
 def feiertag(tag: date, land: str = "ST") -> str | None:
     return _feiertage(land, tag.year).get(tag)
 

@@ -76,3 +76,28 @@ def test_ohne_plan_und_naive_zeit():
 
 def test_wochenplan_text():
     assert wochenplan_text(PLAN)[1] == ("Dienstag", "08:00–12:00, 13:00–18:00")
+
+
+def test_feiertage_laden_fuellt_das_jahr_und_das_naechste():
+    """The server loads the calendar at start (servicecenter/app.py), so no citizen's request pays for it; the next
+    year too, because in December the look-ahead for the next opening crosses the turn of the year."""
+    from wissensdatenbank import oeffnung
+
+    oeffnung._feiertage.cache_clear()
+    oeffnung.feiertage_laden("ST", 2031)
+    vorher = oeffnung._feiertage.cache_info()
+    assert oeffnung.feiertag(date(2031, 12, 25), "ST") == "Erster Weihnachtstag"
+    assert oeffnung.feiertag(date(2032, 1, 1), "ST") == "Neujahr"
+    assert oeffnung.feiertag(date(2032, 1, 6), "ST") == "Heilige Drei Könige"  # Sachsen-Anhalt
+    nachher = oeffnung._feiertage.cache_info()
+    assert nachher.misses == vorher.misses and nachher.hits == vorher.hits + 3
+
+
+def test_unbekanntes_land_faellt_beim_start_auf():
+    from pydantic import ValidationError
+
+    from servicecenter.settings import Settings
+
+    with pytest.raises(ValidationError, match="unknown Land 'XY'"):
+        Settings(feiertage_land="XY")
+    assert Settings(feiertage_land="BY").feiertage_land == "BY"
