@@ -40,7 +40,7 @@ run: setup rasa-modell
 	SERVICECENTER_DB_AUTO_UPGRADE=false $(BIN)/servicecenter mail-empfang --port $(RUN_MAIL_PORT) & PIDS="$$PIDS $$!"; \
 	(cd chatbot && exec ../$(RASA_VENV)/bin/rasa run actions --actions actions --port 5055) & PIDS="$$PIDS $$!"; \
 	URLS=""; for i in $$(seq 0 $$(($(RASA_INSTANZEN) - 1))); do \
-	  (cd chatbot && exec ../$(RASA_VENV)/bin/rasa run --enable-api --auth-token "$$SERVICECENTER_CHAT_RASA_TOKEN" \
+	  (cd chatbot && exec ../$(RASA_VENV)/bin/rasa run --enable-api --auth-token="$$SERVICECENTER_CHAT_RASA_TOKEN" \
 	    -m models/servicecenter.tar.gz --endpoints endpoints.yml --credentials credentials.yml -i 127.0.0.1 \
 	    --port $$((5005 + i))) & PIDS="$$PIDS $$!"; \
 	  URLS="$$URLS$${URLS:+,}\"http://127.0.0.1:$$((5005 + i))\""; done; \

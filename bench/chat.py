@@ -183,11 +183,12 @@ def stapel_messen(a: argparse.Namespace, fragen: list[tuple[str, str]], instanze
                         "SERVICECENTER_CHAT_BOT_TOKEN": BOT_TOKEN}
             rasa_env.pop("VIRTUAL_ENV", None)
             # one log per process: on a failed start the tail of each is shown (a shared file showed only the
-            # action server's last lines when a Rasa server had ended early)
+            # action server's last lines when a Rasa server had ended early: argparse had taken a token beginning
+            # with "-" for an option, hence --auth-token=<token>)
             log = open(tmp / "rasa.log", "w")  # noqa: SIM115
             aktionen_log = open(tmp / "aktionen.log", "w")  # noqa: SIM115
             rasas = [subprocess.Popen(
-                [str(RASA), "run", "--enable-api", "--auth-token", RASA_TOKEN, "-m", str(MODELL), "--endpoints",
+                [str(RASA), "run", "--enable-api", f"--auth-token={RASA_TOKEN}", "-m", str(MODELL), "--endpoints",
                  str(tmp / "endpoints.yml"), "--credentials", "credentials.yml", "--port", str(port),
                  "-i", "127.0.0.1"], cwd=WURZEL / "chatbot", env=rasa_env, stdout=log, stderr=subprocess.STDOUT)
                 for port in rasa_ports]

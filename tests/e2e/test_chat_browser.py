@@ -26,7 +26,9 @@ RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODELL = ROOT / "chatbot" / "models" / "servicecenter.tar.gz"
 AGENT, PASSWORT = "chat-e2e-agent", "Chat-E2e-Passwort-4711"
 BOT_TOKEN = "e2e-chat-bot-token-0123456789"
-RASA_TOKEN = "e2e-rasa-token-0123456789"
+# Starts with "-" as one in 64 generated tokens do (secrets.token_urlsafe): Rasa must take it as the value of
+# --auth-token, not as an option (`--auth-token=<token>`, as in the Makefile).
+RASA_TOKEN = "-e2e-rasa-token-0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,7 @@ def stack(tmp_path_factory) -> Iterator[dict]:
 
     try:
         # Rasa first: it takes the longest; the servicecenter is prepared meanwhile.
-        rasa = starten([str(RASA), "run", "--enable-api", "--auth-token", RASA_TOKEN, "-m", str(MODELL),
+        rasa = starten([str(RASA), "run", "--enable-api", f"--auth-token={RASA_TOKEN}", "-m", str(MODELL),
                         "--endpoints", str(tmp / "endpoints.yml"), "--credentials", "credentials.yml",
                         "--port", str(rasa_port), "-i", "127.0.0.1"], "rasa", ROOT / "chatbot", rasa_env)
         aktionen = starten([str(RASA), "run", "actions", "--actions", "actions", "--port", str(aktion_port)],
