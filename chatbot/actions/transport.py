@@ -20,6 +20,8 @@ Mängelmeldung must not be created twice), they fail as before.
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import httpx
 import yarl
@@ -71,7 +73,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 raise httpx.RemoteProtocolError(f"server closed the connection: {e}", request=request) from e
             except aiohttp.ClientConnectorError as e:
                 raise httpx.ConnectError(str(e), request=request) from e
-            except TimeoutError as e:  # aiohttp's ServerTimeoutError is one, for connect and read
+            except asyncio.TimeoutError as e:  # on Python 3.10 not the builtin TimeoutError; aiohttp's ServerTimeoutError is one
                 raise httpx.TimeoutException(str(e) or "timed out", request=request) from e
             except aiohttp.ClientPayloadError as e:
                 raise httpx.RemoteProtocolError(str(e), request=request) from e
